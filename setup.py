@@ -1,0 +1,48 @@
+"Install Phenocoder from `settings.ini` (nbdev 2 layout)."
+from configparser import ConfigParser
+from pkg_resources import parse_version
+import setuptools
+
+assert parse_version(setuptools.__version__) >= parse_version('36.2')
+
+config = ConfigParser(delimiters=['='])
+config.read('settings.ini', encoding='utf-8')
+cfg = config['DEFAULT']
+
+for key in 'version description keywords author author_email'.split():
+    assert key in cfg, f"settings.ini lacks the key {key!r}"
+
+licenses = {'mit': ('MIT License', 'OSI Approved :: MIT License')}
+statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable',
+            '6 - Mature', '7 - Inactive']
+py_versions = ['3.10', '3.11', '3.12']
+
+lic = licenses[cfg.get('license', 'mit').lower()]
+min_python = cfg['min_python']
+requirements = cfg.get('requirements', '').split()
+dev_requirements = cfg.get('dev_requirements', '').split()
+gpu_requirements = cfg.get('gpu_requirements', '').split()
+
+setuptools.setup(
+    name=cfg['lib_name'],
+    license=lic[0],
+    classifiers=[
+        'Development Status :: ' + statuses[int(cfg['status'])],
+        'Intended Audience :: ' + cfg['audience'].title(),
+        'Natural Language :: ' + cfg['language'].title(),
+        'License :: ' + lic[1],
+        'Topic :: Scientific/Engineering :: Bio-Informatics',
+    ] + ['Programming Language :: Python :: ' + v for v in py_versions],
+    url=cfg['git_url'],
+    packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
+    include_package_data=True,
+    install_requires=requirements,
+    extras_require={'dev': dev_requirements, 'gpu': gpu_requirements},
+    dependency_links=cfg.get('dep_links', '').split(),
+    python_requires='>=' + min_python + ',<3.13',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    zip_safe=False,
+    entry_points={'nbdev': [f'{cfg.get("lib_path")}={cfg.get("lib_path")}._modidx:d']},
+    **{k: cfg[k] for k in 'version description keywords author author_email'.split()},
+)
