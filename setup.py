@@ -1,9 +1,6 @@
 "Install Phenocoder from `settings.ini` (nbdev 2 layout)."
 from configparser import ConfigParser
-from pkg_resources import parse_version
 import setuptools
-
-assert parse_version(setuptools.__version__) >= parse_version('36.2')
 
 config = ConfigParser(delimiters=['='])
 config.read('settings.ini', encoding='utf-8')
