@@ -4,3 +4,4 @@ from .core import Phenocoder, check_key, check_name, radius_graph
 from . import patches
 from . import graph_stats
 from . import cvae
+from . import encoding

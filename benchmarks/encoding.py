@@ -1,0 +1,158 @@
+"""Benchmarks for phenocoder.encoding.
+
+Part `mp`: `spatial_message_passing` on a synthetic 3D point cloud (4 samples, each a uniform cube at a density that gives
+about 10 neighbours within the radius), latent dim 32, at 10^4, 10^5, 10^6 objects. Every measurement runs in a fresh
+subprocess; time = wall clock of the call, peak = the process's peak resident memory during the call (VmHWM reset just
+before it) minus its resident memory before the call ("extra"), and the process's whole peak ("total", interpreter,
+imports and the input data included). Baselines in the same run:
+  - `dense`: the original's approach, a dense N x N distance matrix per sample -> adjacency -> row-normalise -> product
+    (only at 10^4: 10^5 would need ~20 GB);
+  - `sklearn`: sklearn.neighbors.radius_neighbors_graph per sample + row normalisation + sparse product.
+Part `encode`: `Phenocoder.encode` on the real 3D data (/work/shared/data/3d) with a small freshly trained model.
+
+    python benchmarks/encoding.py                # both parts
+    python benchmarks/encoding.py --part mp --sizes 10000 100000 1000000 --repeats 5 5 3
+"""
+from __future__ import annotations
+import argparse, json, os, subprocess, sys, time
+from pathlib import Path
+import numpy as np
+
+RADIUS, NEIGHBOURS, N_SAMPLES, DIM = 10.0, 10, 4, 32
+
+
+def _status(field):
+    for line in open('/proc/self/status'):
+        if line.startswith(field + ':'): return int(line.split()[1]) * 1024
+    return 0
+
+
+def make_cloud(n, seed=0, n_samples=N_SAMPLES):
+    "n points in `n_samples` cubes (same coordinates range per sample) with ~NEIGHBOURS points within RADIUS."
+    import anndata as ad, pandas as pd
+    rng = np.random.default_rng(seed)
+    per = np.diff(np.linspace(0, n, n_samples + 1).astype(int))
+    density = NEIGHBOURS / (4 / 3 * np.pi * RADIUS ** 3)
+    coords = np.concatenate([rng.uniform(0, (k / density) ** (1 / 3), (k, 3)) for k in per])
+    wells = pd.Categorical(np.repeat([f'S{i:02d}' for i in range(n_samples)], per))
+    x = rng.normal(size=(n, DIM)).astype(np.float32)
+    return ad.AnnData(x, obs=pd.DataFrame({'well': wells}, index=pd.RangeIndex(n).astype(str)), obsm={'spatial': coords})
+
+
+def dense_baseline(adata):
+    "The original's way: a dense N x N distance matrix per sample."
+    from scipy.spatial.distance import cdist
+    out = np.empty(adata.shape, np.float32)
+    for s in adata.obs['well'].cat.categories:
+        idx = np.flatnonzero(adata.obs['well'].to_numpy() == s)
+        c = adata.obsm['spatial'][idx]
+        a = (cdist(c, c) <= RADIUS).astype(np.float32)
+        a /= a.sum(1, keepdims=True)
+        out[idx] = a @ adata.X[idx]
+    adata.layers['spatial_message_passing'] = out
+
+
+def sklearn_baseline(adata):
+    "sklearn's sparse radius graph per sample (self included), row-normalised, one sparse product per sample."
+    from scipy import sparse
+    from sklearn.neighbors import radius_neighbors_graph
+    out = np.empty(adata.shape, np.float32)
+    for s in adata.obs['well'].cat.categories:
+        idx = np.flatnonzero(adata.obs['well'].to_numpy() == s)
+        g = radius_neighbors_graph(adata.obsm['spatial'][idx], RADIUS, mode='connectivity', include_self=True)
+        g = sparse.diags(1 / np.asarray(g.sum(1)).ravel()) @ g
+        out[idx] = g @ adata.X[idx]
+    adata.layers['spatial_message_passing'] = out
+
+
+def worker(method, n, seed):
+    "One measurement in this (fresh) process; prints a JSON line."
+    from phenocoder.encoding import spatial_message_passing
+    import sklearn.neighbors, scipy.spatial.distance  # noqa: F401  (imports are not timed)
+    adata = make_cloud(n, seed)
+    fn = {'phenocoder': lambda a: spatial_message_passing(a, RADIUS, sample_key='well'),
+          'dense': dense_baseline, 'sklearn': sklearn_baseline}[method]
+    before = _status('VmRSS')
+    with open('/proc/self/clear_refs', 'w') as f: f.write('5')   # reset the peak-RSS mark
+    t = time.perf_counter(); fn(adata); dt = time.perf_counter() - t
+    peak = _status('VmHWM')
+    res = adata.layers['spatial_message_passing']
+    print(json.dumps({'method': method, 'n': n, 'time': dt, 'extra': peak - before, 'total': peak,
+                      'checksum': float(np.abs(res).sum(dtype=np.float64)),
+                      'mean_neighbours': adata.uns.get('spatial_message_passing', {}).get('mean_neighbours')}))
+
+
+def run(method, n, seed):
+    p = subprocess.run([sys.executable, __file__, '--worker', method, str(n), str(seed)], capture_output=True, text=True)
+    if p.returncode: raise RuntimeError(f"{method} n={n} failed:\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def bench_message_passing(sizes, repeats):
+    gb = 1024 ** 3
+    print(f"== spatial_message_passing: 3D cloud, {N_SAMPLES} samples, radius {RADIUS}, ~{NEIGHBOURS} neighbours, dim {DIM}")
+    print(f"{'n':>9} {'method':>11} {'reps':>4} {'median s':>9} {'min s':>7} {'extra GB':>9} {'total GB':>9} {'nbrs':>6} {'vs phenocoder':>14}")
+    rows = {}
+    for n, r in zip(sizes, repeats):
+        methods = ['phenocoder', 'sklearn'] + (['dense'] if n <= 20000 else [])
+        for m in methods:
+            res = [run(m, n, seed) for seed in range(r)]
+            t = [x['time'] for x in res]
+            rows[n, m] = dict(time=float(np.median(t)), tmin=min(t), extra=max(x['extra'] for x in res) / gb,
+                              total=max(x['total'] for x in res) / gb, nb=res[0]['mean_neighbours'], chk=res[0]['checksum'])
+        for m in methods:
+            x, ref = rows[n, m], rows[n, 'phenocoder']
+            ratio = '' if m == 'phenocoder' else f"x{x['time'] / ref['time']:.1f} time, x{x['extra'] / max(ref['extra'], 1e-9):.1f} mem"
+            nb = f"{x['nb']:.1f}" if x['nb'] is not None else ''
+            print(f"{n:>9,} {m:>11} {r:>4} {x['time']:>9.3f} {x['tmin']:>7.3f} {x['extra']:>9.3f} {x['total']:>9.3f} {nb:>6} {ratio:>14}")
+        for m in methods:   # same numbers from every method (seed 0)
+            assert np.isclose(rows[n, m]['chk'], rows[n, 'phenocoder']['chk'], rtol=1e-4), (n, m)
+    if len(sizes) > 1:
+        a, b = sizes[0], sizes[-1]
+        print(f"phenocoder time grows x{rows[b, 'phenocoder']['time'] / rows[a, 'phenocoder']['time']:.0f} "
+              f"for x{b // a} objects ({a:,} -> {b:,})")
+    return rows
+
+
+def bench_encode(repeats=3):
+    "Encode the real 3D data with a small model trained for one epoch (training time not counted)."
+    import tempfile, warnings
+    warnings.filterwarnings('ignore')
+    from phenocoder.core import Phenocoder
+    from phenocoder.data import read_zstacks
+    import phenocoder.patches, phenocoder.training, phenocoder.encoding  # noqa: F401  (the @patch methods)
+    path = Path(os.environ.get('PHENOCODER_REAL_DATA', Path(__file__).resolve().parents[2] / 'shared' / 'data' / '3d'))
+    if not path.exists(): print(f"== encode: real data not found at {path}; skipped"); return
+    print(f"== encode on the real 3D data ({path})")
+    t = time.perf_counter(); sdata = read_zstacks(path); print(f"read_zstacks: {time.perf_counter() - t:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        pheno = Phenocoder(table_key='nuclei_features', sample_key='well', image_key='IF')
+        pheno.add_sdata(sdata)
+        t = time.perf_counter()
+        pheno.generate_dataset('d1', tmp, patch_size=(32, 32), spatial_key_index='spatial_index')
+        print(f"generate_dataset (32x32): {time.perf_counter() - t:.1f} s")
+        pheno.initialize_model(n_latent_dim=32, n_dense_dim=64, conditions=['dataset', 'z'], input_shape=(32, 32, 4),
+                               conv_layers=(8, 16, 32))
+        t = time.perf_counter(); pheno.train(n_epochs=1, plot=False); print(f"train 1 epoch: {time.perf_counter() - t:.1f} s")
+        for radius, label in ((None, 'encode'), (50, 'encode + message passing r=50')):
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                pheno.encode(spatial_key_index='spatial_index', spatial_message_passing_radius=radius, progress=False)
+                times.append(time.perf_counter() - t)
+            tab = pheno.sdata.tables['phenocoder']
+            print(f"{label}: median {np.median(times):.2f} s (min {min(times):.2f}, {repeats} runs), "
+                  f"{tab.n_obs:,} objects x {tab.n_vars} latents")
+        print("(the original's encode + message passing on this data: 10 s, reported in the issue, not re-measured)")
+
+
+if __name__ == '__main__':
+    if len(sys.argv) > 1 and sys.argv[1] == '--worker':
+        worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])); sys.exit()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--part', choices=['mp', 'encode', 'all'], default='all')
+    ap.add_argument('--sizes', type=int, nargs='+', default=[10_000, 100_000, 1_000_000])
+    ap.add_argument('--repeats', type=int, nargs='+', default=[5, 5, 3])
+    args = ap.parse_args()
+    if args.part in ('mp', 'all'): bench_message_passing(args.sizes, args.repeats)
+    if args.part in ('encode', 'all'): bench_encode()
