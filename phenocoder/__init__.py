@@ -5,3 +5,4 @@ from . import patches
 from . import graph_stats
 from . import cvae
 from . import encoding
+from . import condcvae
