@@ -6,3 +6,4 @@ from . import graph_stats
 from . import cvae
 from . import encoding
 from . import condcvae
+from . import data
