@@ -7,3 +7,4 @@ from . import cvae
 from . import encoding
 from . import condcvae
 from . import data
+from . import embedding
