@@ -8,3 +8,4 @@ from . import encoding
 from . import condcvae
 from . import data
 from . import embedding
+from . import explorer
