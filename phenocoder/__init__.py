@@ -9,3 +9,4 @@ from . import condcvae
 from . import data
 from . import embedding
 from . import explorer
+from . import training
