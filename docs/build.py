@@ -63,16 +63,14 @@ def execute(nb_path: Path, skip_flags: set):
     "Run a notebook like `nbdev_test` (same skipped cells, in its folder); return it with outputs, or raise."
     from execnb.nbio import read_nb
     from execnb.shell import CaptureShell
-    from nbdev.process import NBProcessor
-    from nbdev.frontmatter import FrontmatterProc
     cache = BUILD / 'executed' / f'{nb_path.stem}-{_digest(nb_path)}.ipynb'
     if cache.exists(): return read_nb(cache)
-    nb = NBProcessor(nb_path, procs=FrontmatterProc, process=True).nb
+    nb = read_nb(nb_path)       # directives stay in the sources: the doc processors need them afterwards
 
     def no_eval(cell):
-        if cell.cell_type != 'code': return True
-        d = getattr(cell, 'directives_', {}) or {}
-        return d.get('eval:', [''])[0].lower() == 'false' or bool(skip_flags & d.keys())
+        if cell.cell_type != 'code' or 'nbdev_export' + '(' in cell.source: return True
+        d, _ = _directives(cell.source)
+        return d.get('eval', '').lower() == 'false' or bool(skip_flags & d.keys())
     os.environ['IN_TEST'] = '1'
     shell = CaptureShell(nb_path)
     try: shell.run_all(nb, exc_stop=True, preproc=no_eval)
@@ -126,6 +124,7 @@ def _show_doc_md(md: str, level: int, seen: set) -> tuple:
     new = (f'({lab})=\n' if lab not in seen else '') + head
     if src: new += f'\n\n<a class="sd-source-link reference external" href="{src.group(1)}">source</a>'
     md = md[:m.start()] + new + md[m.end():]
+    md = re.sub(r'```python\n.*?```', lambda f: re.sub(r'\[(`[^`]+`)\]\([^)]*\)', r'\1', f.group(0)), md, flags=re.S)  # no links in code
     md = re.sub(r'```python\n\s*\n', '```python\n', md)       # blank lines nbdev puts around signatures
     md = re.sub(r'\n\s*\n```', '\n```', md)
     return md, name
@@ -192,7 +191,7 @@ def process(job: dict) -> dict:
     src = Path(job['executed'] or nb_path)
     key = hashlib.sha256(src.read_bytes() + _digest(nb_path).encode() + str(job['execute']).encode()).hexdigest()[:16]
     cached = BUILD / 'proc' / f'{nb_path.stem}-{key}.json'
-    if cached.exists() and not job['execute']:
+    if cached.exists():
         res.update(nb=json.loads(cached.read_text()), seconds=time.time() - t0, cached=True)
         return res
     try:
@@ -264,7 +263,8 @@ def main(argv=None):
                     help='use an executed copy of notebook NAME (stem, e.g. 10_tutorial), e.g. from papermill')
     ap.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1), help='notebooks processed in parallel')
     ap.add_argument('--out', default=str(BUILD / 'html'), help='output folder')
-    ap.add_argument('--no-strict', action='store_true', help='do not turn warnings into errors')
+    ap.add_argument('--no-strict', action='store_true', help='skip notebooks that fail; Sphinx warnings are not errors')
+    ap.add_argument('--only', default='*', metavar='GLOB', help='only these notebooks (e.g. "0[0-3]_*"); index always')
     args = ap.parse_args(argv)
     t0 = time.time()
     cfg = config()
@@ -276,7 +276,8 @@ def main(argv=None):
         executed[k] = Path(v).resolve()
     skip = cfg.get('tst_flags', '').split()
     jobs = [dict(path=str(p), name=page_name(p, nbs), execute=args.execute, skip_flags=skip,
-                 executed=str(executed[p.stem]) if p.stem in executed else None) for p in find_notebooks(nbs)]
+                 executed=str(executed[p.stem]) if p.stem in executed else None)
+            for p in find_notebooks(nbs) if p.match(args.only) or p.stem == 'index']
     if not jobs: sys.exit(f'No notebooks in {nbs}')
     print(f'Processing {len(jobs)} notebooks with {args.jobs} workers'
           + (' (executing)' if args.execute else '') + (f'; executed copies: {list(executed)}' if executed else ''))
@@ -326,13 +327,13 @@ def main(argv=None):
         out.write_text(json.dumps(nb, indent=1))
     else:
         (src / 'index.md').write_text(f"# {cfg.get('title', 'Documentation')}\n\n> {cfg.get('description', '')}\n{toc}")
-    missing = check_exports(ROOT / cfg['lib_path'], seen)
+    missing = check_exports(ROOT / cfg['lib_path'], seen) if args.only == '*' and len(done) == len(jobs) else []
     if missing: print(f"warning: exported but not documented: {', '.join(missing)}")
 
     out_dir = Path(args.out).resolve()
     cmd = [sys.executable, '-m', 'sphinx', '-b', 'html', '-c', str(DOCS), '-j', 'auto', '-q',
            '-d', str(BUILD / 'doctrees'), str(src), str(out_dir)]
-    if not args.no_strict: cmd[4:4] = ['-W', '--keep-going']
+    if not args.no_strict: cmd[3:3] = ['-W', '--keep-going']
     if missing and not args.no_strict: sys.exit(1)
     r = subprocess.run(cmd, cwd=ROOT)
     if r.returncode: sys.exit(f'sphinx-build failed ({r.returncode})')
