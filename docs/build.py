@@ -202,7 +202,9 @@ def process(job: dict) -> dict:
         try: FilterDefaults()(nb)
         except Exception as e:
             cause = f'\n  caused by {type(e.__cause__).__name__}: {e.__cause__}' if e.__cause__ else ''
-            raise RuntimeError(f"nbdev's doc processing (as for nbdev_docs) failed: {e}{cause}") from e
+            hint = ('\n  (nbdev runs every cell that contains an import when it renders docs: keep imports in the '
+                    "notebook's import cells, apart from code that needs earlier cells)")
+            raise RuntimeError(f"nbdev's doc processing (as for nbdev_docs) failed: {e}{cause}{hint}") from e
         res['nb'] = nb_json(nb)
         cached.parent.mkdir(parents=True, exist_ok=True)
         for old in cached.parent.glob(f'{nb_path.stem}-*.json'): old.unlink()
