@@ -181,13 +181,13 @@ def initialize_model(
     n_latent_dim:int,                   # size of the latent space
     n_dense_dim:int,                    # size of the dense layer before the latent heads
     conditions:list,                    # patch-table columns to condition on ([] -> plain CVAE)
-    dropout:float=0.25,                 # dropout rate after the dense layer
+    dropout:float=0.0,                  # dropout rate after the dense layer (the original: 0.25)
     batch_size:int=64,                  # training batch size
     n_workers:int=1,                    # parallel calls assembling batches
     input_shape=(128, 128, 4),          # (height, width, channels): must match the datasets' patches
     conv_layers=(8, 16, 32, 64, 128),   # filters of the strided convolutions
     beta:float=0.01,                    # weight of the KL term
-    flip:bool=False,                    # augment with random mirror images
+    flip:bool=True,                     # augment with random mirror images (the original: False)
     shuffle:bool=True,                  # reshuffle the training patches every epoch
     name:str|None=None,                 # model name (folder `dir_dataset/models/<name>`; default 'cvae' / 'condcvae')
     seed:int=0,                         # seed of the split, the weights, dropout, sampling and shuffling
@@ -401,13 +401,13 @@ def initialize_model(self:Phenocoder,
                      n_latent_dim:int,                   # size of the latent space
                      n_dense_dim:int,                    # size of the dense layer before the latent heads
                      conditions:list,                    # patch-table columns to condition on ([] -> plain CVAE)
-                     dropout:float=0.25,                 # dropout rate
+                     dropout:float=0.0,                  # dropout rate (the original: 0.25)
                      batch_size:int=64,                  # training batch size
                      n_workers:int=1,                    # parallel calls assembling batches
                      input_shape=(128, 128, 4),          # (height, width, channels), must match the datasets
                      conv_layers=(8, 16, 32, 64, 128),   # filters of the strided convolutions
                      beta:float=0.01,                    # weight of the KL term
-                     flip:bool=False,                    # random mirror images
+                     flip:bool=True,                     # random mirror images (the original: False)
                      shuffle:bool=True,                  # reshuffle every epoch
                      name:str|None=None,                 # model name (default 'cvae' / 'condcvae')
                      datasets:list|None=None,            # datasets to train on (default: `self.datasets`)
