@@ -19,4 +19,6 @@ def test_every_module_comes_from_a_notebook():
 
 def test_phenocoder_methods_are_attached():
     "Every stage adds its workflow method to the Phenocoder class."
-    for m in ('add_sdata',): assert callable(getattr(Phenocoder, m))
+    for m in ('add_sdata', 'generate_dataset', 'initialize_model', 'train', 'load_model', 'encode',
+              'spatialgraph_stats', 'spatialgraph_embedding'):
+        assert callable(getattr(Phenocoder, m, None)), m
