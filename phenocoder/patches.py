@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy import ndimage
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import check_key, check_name, Phenocoder
 
 # %% auto #0
-__all__ = ['STAT_NAMES', 'GLOBAL', 'FORMAT', 'RESERVED_NAMES', 'BASE_COLUMNS', 'scale_values', 'iter_patches', 'extract_patches',
-           'slice_stats', 'image_stats', 'scale_ranges', 'sample_image', 'image_channels', 'object_centres',
-           'sample_range', 'iter_sample_patches', 'sample_patches', 'PatchDataset', 'generate_dataset', 'list_datasets',
-           'load_dataset']
+__all__ = ['MASK_MODES', 'STAT_NAMES', 'GLOBAL', 'FORMAT', 'RESERVED_NAMES', 'BASE_COLUMNS', 'scale_values', 'check_mask',
+           'object_masks', 'iter_patches', 'extract_patches', 'slice_stats', 'image_stats', 'scale_ranges',
+           'sample_image', 'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range',
+           'iter_sample_patches', 'sample_patches', 'PatchDataset', 'generate_dataset', 'list_datasets', 'load_dataset']
 
 # %% ../nbs/02_patches.ipynb #0bc5b051
 def _unwrap(a):
@@ -100,6 +101,53 @@ def _check_centres(image, centres, low, high):
             raise ValueError(f"z index out of range [0, {image.shape[1]}): {z[(z < 0) | (z >= image.shape[1])][:5].tolist()}.")
     return centres
 
+# %% ../nbs/02_patches.ipynb #8ba49217
+MASK_MODES = (None, 'object', 'channel')
+
+def check_mask(
+    mask,                  # None (raw patch), 'object' (background outside the object) or 'channel' (mask as last channel)
+    mask_dilation=0,       # grow the object's mask by this many pixels (non-negative integer)
+)->tuple:                  # (mask, mask_dilation as int)
+    "Validate the masking settings, naming the bad value."
+    if mask not in MASK_MODES: raise ValueError(f"mask must be one of {list(MASK_MODES)}; got {mask!r}.")
+    d = mask_dilation
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 0:
+        raise ValueError(f"mask_dilation must be a non-negative integer number of pixels; got {d!r}.")
+    return mask, int(d)
+
+def _disk(r:int)->np.ndarray:
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    return yy ** 2 + xx ** 2 <= r * r
+
+def object_masks(
+    labs:np.ndarray,       # (n, h + 2d, w + 2d) label patches centred on the objects (d = `dilation`)
+    ids:np.ndarray,        # (n,) each object's own label id
+    dilation:int=0,        # grow each mask by this many pixels (a disk)
+    info:dict|None=None,   # if given, counts are added to it: n, off_centre, centre_label, unmasked
+)->np.ndarray:             # (n, h, w) bool
+    "Each object's own pixels in its label patch, dilated; fallback: the label under the centre pixel, else all True."
+    n, d = len(labs), dilation
+    h, w = labs.shape[1] - 2 * d, labs.shape[2] - 2 * d
+    centre = labs[:, h // 2 + d, w // 2 + d]
+    m = labs == np.asarray(ids).reshape(-1, 1, 1)
+    own = m.reshape(n, -1).any(1)
+    alt = ~own & (centre != 0)                  # own id absent from the patch: the object under the centre pixel
+    if alt.any(): m[alt] = labs[alt] == centre[alt, None, None]
+    if d: m = ndimage.binary_dilation(m, _disk(d)[None])
+    m = m[:, d:d + h, d:d + w]
+    none = ~own & ~alt
+    if none.any(): m[none] = True               # nothing to mask with: the raw patch
+    if info is not None:
+        for k, v in dict(n=n, off_centre=int((centre != ids).sum()), centre_label=int(alt.sum()), unmasked=int(none.sum())).items():
+            info[k] = info.get(k, 0) + v
+    return m
+
+def _apply_mask(p, m, mode):
+    "Set pixels outside `m` to 0 ('object') or append `m` as the last channel ('channel')."
+    if mode == 'object': return np.multiply(p, m[..., None], out=p) if p.flags.writeable else p * m[..., None]
+    return np.concatenate([p, m[..., None].astype(p.dtype)], axis=-1)
+
+# %% ../nbs/02_patches.ipynb #a746e9ab
 def iter_patches(
     image,                   # (c, y, x) or (c, z, y, x) image of one sample (numpy, dask or xarray)
     centres:np.ndarray,      # (n, 2|3) integer (y, x[, z]) patch centres
@@ -108,21 +156,37 @@ def iter_patches(
     high=None,               # optional (c,) per-channel value mapped to 1
     fill=0,                  # value of patch pixels outside the image
     batch_size:int|None=None,# at most this many patches per piece (default: one piece per z-slice)
-):                           # yields (idx, patches): positions in `centres` and their (k, h, w, c) patches
+    labels=None,             # (y, x) or (z, y, x) label image, needed with `mask`
+    ids=None,                # (n,) each centre's own label id, needed with `mask`
+    mask:str|None=None,      # None, 'object' (0 outside the object) or 'channel' (mask appended as last channel)
+    dilation:int=0,          # grow masks by this many pixels
+    mask_info:dict|None=None,# if given, `object_masks` adds its counts to it
+):                           # yields (idx, patches): positions in `centres` and their (k, h, w, c[+1]) patches
     "Cut patches slice by slice (each z-slice read once, in increasing z), yielding them in pieces."
     image = _unwrap(image)
     centres = _check_centres(image, centres, low, high)
-    n = len(centres)
-    if image.ndim == 3: groups, slices = [np.arange(n)], ([(0, _read(image))] if n else [])
+    mask, dilation = check_mask(mask, dilation)
+    n, (h, w) = len(centres), size
+    if mask:
+        labels, ids = _unwrap(labels), np.asarray(ids)
+        if labels is None or labels.shape != image.shape[1:] or len(ids) != n:
+            raise ValueError(f"mask={mask!r} needs `labels` of shape {image.shape[1:]} and {n} `ids`; got "
+                             f"{None if labels is None else labels.shape} and {len(ids)}.")
+    if image.ndim == 3: groups, zs = [np.arange(n)], ([0] if n else [])
     else:
         order = np.argsort(centres[:, 2], kind='stable')
         zs, starts = np.unique(centres[order, 2], return_index=True)
-        groups = np.split(order, starts[1:])
-        slices = _iter_slices(image, zs.tolist())
-    for idx, (_, sl) in zip(groups, slices):
+        groups, zs = np.split(order, starts[1:]), zs.tolist()
+    def _slices(a): return ([(0, _read(a))] if n else []) if a.ndim == 3 else _iter_slices(a, zs)
+    lslices = _slices(labels[None]) if mask else itertools.repeat(None)
+    for idx, (_, sl), lab in zip(groups, _slices(image), lslices):
         for a in range(0, len(idx), batch_size or len(idx)):
             i = idx[a: a + (batch_size or len(idx))]
-            yield i, _cut_slice(sl, centres[i, :2], size, low, high, fill)
+            p = _cut_slice(sl, centres[i, :2], size, low, high, fill)
+            if mask:
+                labs = _cut_slice(lab[1], centres[i, :2], (h + 2 * dilation, w + 2 * dilation))[..., 0]
+                p = _apply_mask(p, object_masks(labs, ids[i], dilation, mask_info), mask)
+            yield i, p
 
 def extract_patches(
     image,                   # (c, y, x) or (c, z, y, x) image of one sample (numpy, dask or xarray)
@@ -131,11 +195,13 @@ def extract_patches(
     low=None,                # optional (c,) per-channel value mapped to 0 (scales to float32 when given)
     high=None,               # optional (c,) per-channel value mapped to 1
     fill=0,                  # value of patch pixels outside the image
-)->np.ndarray:               # (n, height, width, c) patches, channels last
-    "Cut one patch per centre (from the centre's own z-slice in 3D), padding at the border; optionally scale."
+    **mask_kw,               # `labels`, `ids`, `mask`, `dilation`, `mask_info` of `iter_patches`
+)->np.ndarray:               # (n, height, width, c[+1]) patches, channels last
+    "Cut one patch per centre (from the centre's own z-slice in 3D), padding at the border; optionally scale and mask."
     image = _unwrap(image)
-    out = np.empty((len(centres), *size, image.shape[0]), np.float32 if low is not None else image.dtype)
-    for idx, p in iter_patches(image, centres, size, low, high, fill): out[idx] = p
+    nc = image.shape[0] + (mask_kw.get('mask') == 'channel')
+    out = np.empty((len(centres), *size, nc), np.float32 if low is not None else image.dtype)
+    for idx, p in iter_patches(image, centres, size, low, high, fill, **mask_kw): out[idx] = p
     return out
 
 # %% ../nbs/02_patches.ipynb #8caf1478
@@ -272,6 +338,32 @@ def object_centres(
                          f"{tuple(lim.tolist())}, e.g. {ex}; check the coordinate key and units (image indices expected).")
     return c
 
+# %% ../nbs/02_patches.ipynb #69877a57
+def instance_key(
+    adata,                 # a SpatialData table
+    table_key:str='table', # its name, for the error message
+)->str:                    # the `.obs` column of label ids
+    "The table's instance key (`uns['spatialdata_attrs']['instance_key']`), checked to be a column."
+    ik = (adata.uns.get('spatialdata_attrs') or {}).get('instance_key')
+    if ik is None: raise ValueError(f"Table {table_key!r} has no instance key (uns['spatialdata_attrs']['instance_key']): "
+                                    "parse it with TableModel.parse(..., instance_key=...) to use object masks.")
+    return check_key(ik, adata.obs.columns, f'instance key column of table {table_key!r}')
+
+def sample_labels(sdata, sample, labels_key:str='nuclei', img=None):
+    "The (level-0) label image `f'{labels_key}_{sample}'`, checked to match the sample's image `img` in (z, y, x)."
+    name = f'{labels_key}_{sample}'
+    if name not in sdata.labels:
+        raise KeyError(f"No labels element {name!r} for sample {str(sample)!r} (needed for object masks); labels elements: "
+                       f"{sorted(sdata.labels) or 'none'}.")
+    lab = sdata.labels[name]
+    if not hasattr(lab, 'dims') or lab.ndim not in (2, 3):   # multiscale DataTree: take the full resolution
+        node = lab['scale0'] if 'scale0' in lab.children else lab[sorted(lab.children)[0]]
+        lab = next(iter(node.ds.data_vars.values()))
+    if img is not None and tuple(lab.shape) != tuple(img.shape[1:]):
+        raise ValueError(f"Labels {name!r} have shape {tuple(lab.shape)}; the image of sample {str(sample)!r} has "
+                         f"(z, y, x)/(y, x) = {tuple(img.shape[1:])}.")
+    return lab
+
 # %% ../nbs/02_patches.ipynb #2fb6f1ea
 def sample_range(
     sdata,                 # SpatialData with the sample's image
@@ -294,7 +386,7 @@ def iter_sample_patches(
     meta:dict,             # dataset meta: keys, `patch_size`, `channels`, `scale`, `ranges`
     ranges:dict|None=None, # override {"low": [...], "high": [...]} (default: `sample_range(sdata, sample, meta)`)
     batch_size:int|None=None, # at most this many patches per piece
-):                         # yields (idx, patches): positions in `obs_names` and (k, h, w, c) float32 patches
+):                         # yields (idx, patches): positions in `obs_names` and (k, h, w, c[+1]) float32 patches
     "Cut and scale the patches of `obs_names` (one sample) as the dataset described by `meta` was made, slice by slice."
     adata = sdata.tables[check_key(meta['table_key'], sdata.tables, 'table')]
     key = check_key(meta['spatial_key_index'], adata.obsm, f"obsm key of table {meta['table_key']!r}")
@@ -315,18 +407,36 @@ def iter_sample_patches(
         raise ValueError(f"patch_size {(h, w)} is larger than the image of sample {sample!r} (y, x)={img.shape[-2:]}.")
     c = object_centres(np.asarray(adata.obsm[key])[rows], img, obs_names, f'objects of sample {sample!r}')
     r = (ranges or sample_range(sdata, sample, meta)) if meta['scale'] else {'low': None, 'high': None}
-    for idx, p in iter_patches(img, c, (h, w), r['low'], r['high'], meta.get('fill', 0), batch_size):
+    mk = _mask_kw(sdata, sample, adata, rows, img, meta)
+    for idx, p in iter_patches(img, c, (h, w), r['low'], r['high'], meta.get('fill', 0), batch_size, **mk):
         yield idx, p.astype(np.float32, copy=False)
+    if mk: _warn_masks(mk['mask_info'], sample, meta)
+
+def _mask_kw(sdata, sample, adata, rows, img, meta)->dict:
+    "`iter_patches` keywords for the masking recorded in `meta` (none for old metas or `mask=None`)."
+    mask, d = check_mask(meta.get('mask'), meta.get('mask_dilation', 0))
+    if mask is None: return {}
+    ids = adata.obs[instance_key(adata, meta['table_key'])].to_numpy()[rows]
+    labels = sample_labels(sdata, sample, meta.get('labels_key', 'nuclei'), img)
+    return dict(labels=labels, ids=ids, mask=mask, dilation=d, mask_info={})
+
+def _warn_masks(info, sample, meta):
+    "One warning per sample about objects whose own label id is not under their centre pixel."
+    if info.get('off_centre', 0):
+        warnings.warn(f"{info['off_centre']} of {info['n']} objects of sample {str(sample)!r} do not carry their own id at their "
+                      f"centre pixel in labels '{meta.get('labels_key', 'nuclei')}_{sample}' (their z-slice); masked to their own "
+                      f"pixels elsewhere in the patch: {info['off_centre'] - info['centre_label'] - info['unmasked']}, to the "
+                      f"label under the centre: {info['centre_label']}, left unmasked (background at the centre): {info['unmasked']}.")
 
 def sample_patches(
     sdata,                 # SpatialData holding the sample's image and the table
     sample,                # sample name (value of `meta['sample_key']`)
     obs_names,             # names (table index) of the objects to cut, all of this sample
-    meta:dict,             # dataset meta: keys, `patch_size`, `channels`, `scale`, `ranges`
+    meta:dict,             # dataset meta: keys, `patch_size`, `channels`, `scale`, `ranges`, `mask`
     ranges:dict|None=None, # override {"low": [...], "high": [...]} (default: `sample_range(sdata, sample, meta)`)
-)->np.ndarray:             # (n, h, w, c) float32, in `obs_names` order
+)->np.ndarray:             # (n, h, w, c[+1]) float32, in `obs_names` order
     "Cut and scale the patches of `obs_names` (one sample) exactly as the dataset described by `meta` was made."
-    out = np.empty((len(obs_names), *meta['patch_size'], len(meta['channels'])), np.float32)
+    out = np.empty((len(obs_names), *meta['patch_size'], len(meta.get('input_channels', meta['channels']))), np.float32)
     for idx, p in iter_sample_patches(sdata, sample, obs_names, meta, ranges): out[idx] = p
     return out
 
@@ -411,7 +521,7 @@ def generate_dataset(
     patch_size:tuple=(128, 128),    # patch (height, width)
     spatial_key_index:str|None=None,# `.obsm` key of integer (y, x[, z]) image indices (default 'spatial_index')
     scale:bool=True,                # scale intensities to [0, 1] (else store raw values as float32)
-    metadata_keys:list|None=None,   # `.obs` columns copied into `patches.csv` (e.g. conditions for training)
+    metadata_keys:list|None=None,   # `.obs` columns copied into `patches.csv` (a string: one column)
     scale_percentile:float=1,       # low percentile of the range; the high one is `100 - scale_percentile`
     scale_per_sample:bool=True,     # one range per sample (else one global range per channel)
     n_samples:int|None=None,        # use this many random samples (default: all)
@@ -423,28 +533,25 @@ def generate_dataset(
     seed:int=0,                     # seed of the random sample / patch selection
     chunk_size:int|None=None,       # patches per zarr chunk (default: about 4 MiB per chunk)
     progress:bool=True,             # show tqdm progress bars
+    *,
+    mask:str|None=None,             # None: raw patch; 'object': 0 outside the object's label; 'channel': its mask as last channel
+    mask_dilation:int=0,            # grow object masks by this many pixels
+    labels_key:str='nuclei',        # labels are `f"{labels_key}_{sample}"` (ids: the table's instance key)
 )->PatchDataset:                    # the written dataset, loaded lazily
-    "Cut, scale and write a patch around every (selected) object to `dir_dataset/dataset/`, atomically."
-    import zarr
-    _check_dataset_name(dataset)
-    ps = tuple(int(v) for v in np.atleast_1d(patch_size))
-    if len(ps) == 1: ps = ps * 2
-    if len(ps) != 2 or min(ps) < 1: raise ValueError(f"patch_size must be two positive integers (height, width); got {patch_size!r}.")
-    if not 0 <= scale_percentile < 50: raise ValueError(f"scale_percentile must be in [0, 50); got {scale_percentile!r}.")
+    "Cut, scale (and mask) a patch around every (selected) object and write them to `dir_dataset/dataset/`, atomically."
+    ps, metadata_keys = _check_params(dataset, patch_size, scale_percentile, metadata_keys, n_samples, n_patches, chunk_size)
+    mask, mask_dilation = check_mask(mask, mask_dilation)
     key = spatial_key_index or 'spatial_index'
-    adata = sdata.tables[check_key(table_key, sdata.tables, 'table')]
-    check_key(sample_key, adata.obs.columns, f'obs column of table {table_key!r}')
-    check_key(key, adata.obsm, f'obsm key of table {table_key!r}')
-    metadata_keys = list(metadata_keys or [])
-    for k in metadata_keys:
-        if k in BASE_COLUMNS: raise ValueError(f"metadata key {k!r} clashes with a patches.csv column {list(BASE_COLUMNS)}.")
-        check_key(k, adata.obs.columns, f'metadata key (obs column of table {table_key!r})')
+    adata = _check_table(sdata, table_key, sample_key, key, metadata_keys)
     samples = list(pd.unique(adata.obs[sample_key].astype(str)))
     rng = np.random.default_rng(seed)
     if n_samples is not None:
-        if not 0 < n_samples <= len(samples): raise ValueError(f"n_samples={n_samples} must be between 1 and {len(samples)} (the samples).")
+        if not n_samples <= len(samples): raise ValueError(f"n_samples={n_samples} must be between 1 and {len(samples)} (the samples).")
         keep = set(rng.choice(samples, n_samples, replace=False).tolist())
         samples = [s for s in samples if s in keep]
+    if mask:
+        instance_key(adata, table_key)
+        for s in samples: sample_labels(sdata, s, labels_key, sample_image(sdata, s, image_key))
     rows, cents, imgs = _select(adata, sample_key, key, samples, image_key, sdata, ps, drop_border, n_patches, rng)
     channels = image_channels(imgs[samples[0]])
     for s in samples:
@@ -459,17 +566,60 @@ def generate_dataset(
                 scale_per_sample=bool(scale_per_sample), ranges=scale_ranges(stats, channels, scale_per_sample),
                 table_key=table_key, sample_key=sample_key, image_key=image_key, samples=samples,
                 metadata_keys=metadata_keys, drop_border=bool(drop_border), seed=int(seed), n_samples=None if n_samples is None else int(n_samples),
-                ndim=3 if imgs[samples[0]].ndim == 4 else 2, fill=0.0, row_order='sample, z, table order')
+                ndim=3 if imgs[samples[0]].ndim == 4 else 2, fill=0.0, row_order='sample, z, table order',
+                mask=mask, mask_dilation=mask_dilation, labels_key=labels_key,
+                input_channels=channels + (['mask'] if mask == 'channel' else []))
     _warn_flat(meta['ranges'], channels, scale_percentile, scale)
     table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
     root = Path(dir_dataset); root.mkdir(parents=True, exist_ok=True)
+    _write_dataset(root, meta, table, stats, sdata, chunk_size, progress)
+    return load_dataset(root, dataset)
+
+# %% ../nbs/02_patches.ipynb #566de288
+def _pos_int(v, name:str, none_ok:bool=False):
+    "`v` as a positive int (numpy ints and integral floats too); anything else is an error naming `name`."
+    if v is None and none_ok: return None
+    ok = isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) or isinstance(v, (float, np.floating)) and float(v).is_integer()
+    if not ok or v < 1: raise ValueError(f"{name} must be a positive integer{' or None' if none_ok else ''}; got {v!r}.")
+    return int(v)
+
+def _as_list(v)->list:
+    "None -> [], a string -> [it], else a list."
+    return [] if v is None else [v] if isinstance(v, str) else list(v)
+
+def _check_params(dataset, patch_size, scale_percentile, metadata_keys, n_samples, n_patches, chunk_size):
+    "Validate the plain parameters of `generate_dataset`; return (patch size, metadata keys)."
+    _check_dataset_name(dataset)
+    ps = list(np.atleast_1d(np.asarray(patch_size, dtype=object)))
+    if len(ps) == 1: ps = ps * 2
+    if len(ps) != 2: raise ValueError(f"patch_size must be two positive integers (height, width); got {patch_size!r}.")
+    try: ps = tuple(_pos_int(v, 'patch_size') for v in ps)
+    except ValueError: raise ValueError(f"patch_size must be two positive integers (height, width); got {patch_size!r}.") from None
+    if not 0 <= scale_percentile < 50: raise ValueError(f"scale_percentile must be in [0, 50); got {scale_percentile!r}.")
+    for v, k in ((n_samples, 'n_samples'), (n_patches, 'n_patches'), (chunk_size, 'chunk_size')): _pos_int(v, k, none_ok=True)
+    metadata_keys = _as_list(metadata_keys)
+    for k in metadata_keys:
+        if k in BASE_COLUMNS: raise ValueError(f"metadata key {k!r} clashes with a patches.csv column {list(BASE_COLUMNS)}.")
+    return ps, metadata_keys
+
+def _check_table(sdata, table_key, sample_key, key, metadata_keys):
+    "The table, with its sample column, coordinate key and metadata columns checked."
+    adata = sdata.tables[check_key(table_key, sdata.tables, 'table')]
+    check_key(sample_key, adata.obs.columns, f'obs column of table {table_key!r}')
+    check_key(key, adata.obsm, f'obsm key of table {table_key!r}')
+    for k in metadata_keys: check_key(k, adata.obs.columns, f'metadata key (obs column of table {table_key!r})')
+    return adata
+
+def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress):
+    "Write patches, tables and meta into a temporary folder, then move it to `root/dataset` atomically."
+    import zarr
+    dataset, ps, nc = meta['dataset'], meta['patch_size'], len(meta['input_channels'])
     _clean_stale(root, dataset)
     tmp = root / f'.{dataset}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
     try:
         tmp.mkdir()
-        n, cl = meta['n_patches'], _chunk_len((*ps, len(channels)), chunk_size)
-        arr = zarr.open_array(str(tmp / 'patches.zarr'), mode='w', shape=(n, *ps, len(channels)),
-                              chunks=(min(cl, n), *ps, len(channels)), dtype='float32')
+        n, cl = meta['n_patches'], _chunk_len((*ps, nc), chunk_size)
+        arr = zarr.open_array(str(tmp / 'patches.zarr'), mode='w', shape=(n, *ps, nc), chunks=(min(cl, n), *ps, nc), dtype='float32')
         _write_patches(arr, sdata, table, meta, min(cl, n), progress)
         table.to_csv(tmp / 'patches.csv', index=False)
         stats.to_csv(tmp / 'stats.csv', index=False)
@@ -477,7 +627,6 @@ def generate_dataset(
         _replace(tmp, root / dataset)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
-    return load_dataset(root, dataset)
 
 # %% ../nbs/02_patches.ipynb #2bed1178
 def _warn_flat(ranges, channels, q, scale):
@@ -586,20 +735,27 @@ def generate_dataset(self:Phenocoder,
                      patch_size:tuple=(128, 128),     # patch (height, width)
                      spatial_key_index:str|None=None, # `.obsm` key of integer (y, x[, z]) indices (default 'spatial_index')
                      scale:bool=True,                 # scale intensities to [0, 1]
-                     metadata_keys:list|None=None,    # `.obs` columns copied into `patches.csv`
+                     metadata_keys:list|None=None,    # `.obs` columns copied into `patches.csv` (a string: one column)
                      scale_percentile:float=1,        # low percentile of the scaling range (high: 100 - it)
                      scale_per_sample:bool=True,      # one range per sample (else global)
                      n_samples:int|None=None,         # use this many random samples
                      n_patches:int|None=None,         # keep this many random patches
+                     *,
                      drop_border:bool=False,          # drop objects whose patch crosses the border
                      chunk_size:int|None=None,        # patches per zarr chunk (default ~4 MiB)
                      progress:bool=True,              # show progress bars
+                     mask:str|None=None,              # None, 'object' or 'channel' (see `generate_dataset`)
+                     mask_dilation:int=0,             # grow object masks by this many pixels
+                     **kw,                            # table_key, sample_key, image_key, labels_key, seed (default: the object's)
                     ):
     "Cut and write the patch dataset `dir_dataset/dataset/` from `self.sdata` (see `generate_dataset`)."
     if self.sdata is None: raise RuntimeError("No SpatialData yet: call `add_sdata(sdata)` first.")
+    own = dict(table_key=self.table_key, sample_key=self.sample_key, image_key=self.image_key, labels_key=self.labels_key, seed=self.seed)
+    for k in kw:
+        if k not in own: raise TypeError(f"generate_dataset() got an unexpected keyword argument {k!r}; object-level ones: {list(own)}.")
     generate_dataset(self.sdata, dataset, dir_dataset, patch_size, spatial_key_index, scale, metadata_keys, scale_percentile,
-                     scale_per_sample, n_samples, n_patches, table_key=self.table_key, sample_key=self.sample_key,
-                     image_key=self.image_key, drop_border=drop_border, seed=self.seed, chunk_size=chunk_size, progress=progress)
+                     scale_per_sample, n_samples, n_patches, drop_border=drop_border, chunk_size=chunk_size, progress=progress,
+                     mask=mask, mask_dilation=mask_dilation, **{**own, **kw})
     root = Path(dir_dataset)
     if self.data_dir is not None and Path(self.data_dir).resolve() != root.resolve() and self.datasets:
         warnings.warn(f"dir_dataset changed from {str(self.data_dir)!r} to {str(root)!r}: `datasets` now lists only {dataset!r}.")
