@@ -5,9 +5,9 @@
 # %% ../nbs/07_graph_stats.ipynb #f5580e99
 from __future__ import annotations
 import warnings
+from typing import Callable, NamedTuple
 import numpy as np
 import pandas as pd
-import anndata as ad
 from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import ConvexHull, QhullError
@@ -16,10 +16,10 @@ from tqdm.auto import tqdm
 from .core import check_key, radius_graph, Phenocoder
 
 # %% auto #0
-__all__ = ['CENTRALITY_SCORES', 'CHULL_METRICS', 'STAT_GROUPS', 'one_hot', 'interaction_matrix', 'degree_stats',
+__all__ = ['CENTRALITY_SCORES', 'CHULL_METRICS', 'STAT_REGISTRY', 'STAT_GROUPS', 'one_hot', 'interaction_matrix', 'degree_stats',
            'group_degree_centrality', 'group_closeness_centrality', 'local_clustering', 'centrality_scores', 'morans_i',
-           'chull_components', 'summarise_chulls', 'partition_samples', 'stat_names', 'group_stats',
-           'spatialgraph_stats']
+           'chull_components', 'summarise_chulls', 'partition_samples', 'UnitGraphs', 'StatGroup', 'stat_names',
+           'group_stats', 'spatialgraph_stats']
 
 # %% ../nbs/07_graph_stats.ipynb #b7a967a2
 def one_hot(
@@ -278,7 +278,62 @@ def partition_samples(
     return units, (df if use_subunits else df[['sample']])
 
 # %% ../nbs/07_graph_stats.ipynb #7ca623ea
-STAT_GROUPS = ('interactions', 'centrality', 'connectivity', 'moran_features', 'moran_clusters', 'chull')
+class UnitGraphs(NamedTuple):
+    "The radius graph of all units (disjoint blocks) and what the stat groups read about its objects."
+    g: sparse.csr_matrix        # (n, n) radius graph
+    codes: np.ndarray           # (n,) integer cluster codes
+    n_clusters: int             # number of clusters (categories)
+    coords: np.ndarray          # (n, d) coordinates
+    X: np.ndarray|None          # (n, m) table variables (None: no variables)
+    units: np.ndarray           # (n,) unit of each object
+    n_units: int                # number of units
+    chull_min_nds: int = 10     # smallest component with a hull
+    chull_min_degree: int = 3   # stragglers dropped before finding components
+
+class StatGroup(NamedTuple):
+    "One group of statistics: its column names and how to compute them, in the same order."
+    names: Callable     # (clusters, variables) -> names without the `radius:{r}_stat:{group}_` prefix
+    compute: Callable   # (UnitGraphs) -> ((n_units, len(names)) values, number of degenerate hulls skipped)
+
+def _interactions(t):
+    m = interaction_matrix(t.g, t.codes, t.n_clusters, t.units)
+    return np.hstack([m.reshape(t.n_units, -1), _row_normalize(m).reshape(t.n_units, -1)]), 0
+
+def _centrality(t):
+    return np.stack(list(centrality_scores(t.g, t.codes, t.n_clusters, t.units).values()), -1).reshape(t.n_units, -1), 0
+
+def _connectivity(t): return np.column_stack(degree_stats(t.g, t.codes, t.n_clusters, t.units)), 0
+
+def _moran_features(t):
+    return (morans_i(t.g, t.X, t.units) if t.X is not None and t.X.shape[1] else np.zeros((t.n_units, 0))), 0
+
+def _moran_clusters(t): return morans_i(t.g, t.codes[:, None] == np.arange(t.n_clusters), t.units), 0   # one-hot indicators
+
+def _chull(t):
+    u, nu, k = t.units, t.n_units, t.n_clusters
+    centres = (one_hot(u, nu).T @ t.coords) / np.maximum(np.bincount(u, minlength=nu), 1)[:, None]
+    m_all, g_all, s1 = chull_components(t.g, t.coords, u, centres[u], t.chull_min_nds, t.chull_min_degree)
+    m_cl, g_cl, s2 = chull_components(t.g, t.coords, u * k + t.codes, centres[u], t.chull_min_nds, t.chull_min_degree)
+    return np.hstack([summarise_chulls(m_all, g_all, nu), summarise_chulls(m_cl, g_cl, nu * k).reshape(nu, -1)]), s1 + s2
+
+def _chull_names(clusters, variables):
+    stats = [f'{m}_{s}' for s in ('mean', 'sd') for m in CHULL_METRICS] + ['n_obs_chull']
+    return [f'{g}_{s}' for g in ['all'] + [f'cluster:{a}' for a in clusters] for s in stats]
+
+STAT_REGISTRY = {
+    'interactions': StatGroup(lambda cl, v: [f'interaction{t}_{a}_{b}' for t in ('', '_norm') for a in cl for b in cl], _interactions),
+    'centrality': StatGroup(lambda cl, v: [f'centrality_{a}_{s}' for a in cl for s in CENTRALITY_SCORES], _centrality),
+    'connectivity': StatGroup(lambda cl, v: ['mean', 'std'] + [f'{m}_degree_{a}' for m in ('mean', 'std') for a in cl], _connectivity),
+    'moran_features': StatGroup(lambda cl, v: [f'moranI_{x}' for x in v], _moran_features),
+    'moran_clusters': StatGroup(lambda cl, v: [f'moranI_{a}' for a in cl], _moran_clusters),
+    'chull': StatGroup(_chull_names, _chull),
+}
+STAT_GROUPS = tuple(STAT_REGISTRY)
+
+def _stat_group(group):
+    "The registry entry of `group`, or a ValueError naming the valid groups."
+    if group not in STAT_REGISTRY: raise ValueError(f"Unknown stat group {group!r}; valid: {', '.join(STAT_REGISTRY)}.")
+    return STAT_REGISTRY[group]
 
 def stat_names(
     group:str,         # one of `STAT_GROUPS`
@@ -286,15 +341,7 @@ def stat_names(
     variables:list,    # names of the table's variables
 )->list:               # column names without the `radius:{r}_stat:` prefix
     "Names of the statistics of one group, in the order they are computed."
-    if group == 'interactions':
-        return [f'interactions_interaction{t}_{a}_{b}' for t in ('', '_norm') for a in clusters for b in clusters]
-    if group == 'centrality': return [f'centrality_centrality_{a}_{s}' for a in clusters for s in CENTRALITY_SCORES]
-    if group == 'connectivity':
-        return ['connectivity_mean', 'connectivity_std'] + [f'connectivity_{m}_degree_{a}' for m in ('mean', 'std') for a in clusters]
-    if group == 'moran_features': return [f'moran_features_moranI_{v}' for v in variables]
-    if group == 'moran_clusters': return [f'moran_clusters_moranI_{a}' for a in clusters]
-    stats = [f'{m}_{s}' for s in ('mean', 'sd') for m in CHULL_METRICS] + ['n_obs_chull']
-    return [f'{g}_{s}' for g in ['chull_all'] + [f'chull_cluster:{a}' for a in clusters] for s in stats]
+    return [f'{group}_{n}' for n in _stat_group(group).names(clusters, variables)]
 
 # %% ../nbs/07_graph_stats.ipynb #ec8bf7dd
 def group_stats(
@@ -309,32 +356,17 @@ def group_stats(
     chull_min_degree:int=3,  # stragglers dropped before finding components
 )->tuple:                    # ((n_units, n_statistics) values, number of degenerate hulls skipped)
     "One statistic group of every unit of the graph `g`, as rows in `stat_names` order."
+    entry = _stat_group(group)
     u, nu = _units(units, len(codes))
-    if group == 'interactions':
-        m = interaction_matrix(g, codes, n_clusters, u)
-        return np.hstack([m.reshape(nu, -1), _row_normalize(m).reshape(nu, -1)]), 0
-    if group == 'centrality':
-        return np.stack(list(centrality_scores(g, codes, n_clusters, u).values()), -1).reshape(nu, -1), 0
-    if group == 'connectivity':
-        m, s, mk, sk = degree_stats(g, codes, n_clusters, u)
-        return np.column_stack([m, s, mk, sk]), 0
-    if group == 'moran_features':
-        return (morans_i(g, X, u) if X is not None and X.shape[1] else np.zeros((nu, 0))), 0
-    if group == 'moran_clusters': return morans_i(g, codes[:, None] == np.arange(n_clusters), u), 0   # (n, k) indicators
-    if group != 'chull': raise ValueError(f"Unknown stat group {group!r}; valid: {', '.join(STAT_GROUPS)}.")
-    n_u = np.bincount(u, minlength=nu)
-    centres = (one_hot(u, nu).T @ coords) / np.maximum(n_u, 1)[:, None]
-    m_all, g_all, s1 = chull_components(g, coords, u, centres[u], chull_min_nds, chull_min_degree)
-    m_cl, g_cl, s2 = chull_components(g, coords, u * n_clusters + codes, centres[u], chull_min_nds, chull_min_degree)
-    return np.hstack([summarise_chulls(m_all, g_all, nu), summarise_chulls(m_cl, g_cl, nu * n_clusters).reshape(nu, -1)]), s1 + s2
+    return entry.compute(UnitGraphs(g, codes, n_clusters, coords, X, u, nu, chull_min_nds, chull_min_degree))
 
 # %% ../nbs/07_graph_stats.ipynb #8bb16cf5
 def _check_input(adata, cluster_key, spatial_key, sample_key, stats, radii):
     "Validate keys, labels, coordinates, groups and radii; return (stats, coords, codes, clusters, samples)."
-    stats = list(STAT_GROUPS) if stats is None else [stats] if isinstance(stats, str) else list(stats)
-    bad = [s for s in stats if s not in STAT_GROUPS]
-    if bad: raise ValueError(f"Unknown stat group(s) {bad}; valid: {', '.join(STAT_GROUPS)}.")
-    stats = [s for s in STAT_GROUPS if s in stats]   # canonical order, no repeats: the same columns for the same groups
+    stats = list(STAT_REGISTRY) if stats is None else [stats] if isinstance(stats, str) else list(stats)
+    bad = [s for s in stats if s not in STAT_REGISTRY]
+    if bad: raise ValueError(f"Unknown stat group(s) {bad}; valid: {', '.join(STAT_REGISTRY)}.")
+    stats = [s for s in STAT_REGISTRY if s in stats]   # registry order, no repeats: the same columns for the same groups
     check_key(cluster_key, adata.obs.columns, 'cluster column (adata.obs)')
     check_key(spatial_key, adata.obsm.keys(), 'spatial key (adata.obsm)')
     if sample_key is not None: check_key(sample_key, adata.obs.columns, 'sample column (adata.obs)')
@@ -352,6 +384,17 @@ def _check_input(adata, cluster_key, spatial_key, sample_key, stats, radii):
     if not radii or any(not (np.isscalar(r) and r > 0) for r in radii): raise ValueError(f"`radii` must be positive numbers; got {radii!r}.")
     return stats, coords, lab.cat.codes.to_numpy().astype(np.int64), [str(c) for c in lab.cat.categories], np.asarray(samples), radii
 
+def _table(data, table_key):
+    "The AnnData to work on: `data` itself, or the table `table_key` of a SpatialData (the only one when None)."
+    if not hasattr(data, 'tables'):
+        if table_key is not None: raise ValueError(f"`table_key={table_key!r}` is for SpatialData input; got a {type(data).__name__}.")
+        return data
+    if table_key is None:
+        if len(data.tables) != 1:
+            raise ValueError(f"Pass `table_key` to choose one of the tables: {', '.join(map(repr, data.tables)) or 'none'}.")
+        table_key = next(iter(data.tables))
+    return data.tables[check_key(table_key, data.tables, 'table')]
+
 def _features(adata, rows):
     "The table variables of `rows` as a dense (n_rows, n_vars) array (linear in n; the graph is never densified)."
     if adata.X is None or adata.n_vars == 0: return None
@@ -364,7 +407,7 @@ def _warn_skipped(names, what):
 
 # %% ../nbs/07_graph_stats.ipynb #ffbfb8fb
 def spatialgraph_stats(
-    adata:ad.AnnData,               # table: coordinates in `.obsm[spatial_key]`, categorical `.obs[cluster_key]`
+    adata,                          # AnnData (coordinates in `.obsm[spatial_key]`, categorical `.obs[cluster_key]`) or SpatialData
     cluster_key:str='leiden',       # categorical `.obs` column of cluster labels
     spatial_key:str='spatial',      # `.obsm` key of (n, 2|3) physical coordinates
     sample_key:str|None=None,       # `.obs` column of samples (None: the whole table is one sample, 'all')
@@ -379,8 +422,12 @@ def spatialgraph_stats(
     verbose:bool=False,             # print what is computed for each unit
     progress:bool=True,             # show progress bars
     seed:int=0,                     # seed of the subunit subsampling
-)->ad.AnnData:                      # one row per sample or subunit, columns `radius:{r}_stat:{group}_{name}`
+    *,
+    table_key:str|None=None,        # with a SpatialData: its table to use (None: the only one)
+):                                  # AnnData, one row per sample or subunit, columns `radius:{r}_stat:{group}_{name}`
     "Spatial graph statistics of every sample (or subunit) of `adata`, one row each."
+    import anndata as ad   # here, not at import: `import phenocoder.graph_stats` stays light
+    adata = _table(adata, table_key)
     stats, coords, codes, clusters, samples, radii = _check_input(adata, cluster_key, spatial_key, sample_key, stats, radii)
     if 'chull' in stats and chull_min_nds < 4:
         warnings.warn(f"chull_min_nds={chull_min_nds} < 4: a convex hull needs at least 4 points not in one plane (3 in 2D).", stacklevel=2)
@@ -408,7 +455,8 @@ def spatialgraph_stats(
             parts = []
             for grp in stats:
                 if units:
-                    v, sk = group_stats(grp, g, codes[rows], k, coords[rows], X, unit_of, chull_min_nds, chull_min_degree)
+                    v, sk = STAT_REGISTRY[grp].compute(UnitGraphs(g, codes[rows], k, coords[rows], X, unit_of, len(units),
+                                                                  chull_min_nds, chull_min_degree))
                     parts.append(v); skipped += sk
                 bar.update()
             if units: out[:, j * width:(j + 1) * width] = np.hstack(parts)
@@ -418,7 +466,7 @@ def spatialgraph_stats(
     params = dict(cluster_key=cluster_key, spatial_key=spatial_key, sample_key=sample_key, radii=radii, stats=stats,
                   chull_min_nds=chull_min_nds, chull_min_degree=chull_min_degree, use_subunits=use_subunits,
                   dim_subunit=list(dim_subunit), min_obs_per_subunit=min_obs_per_subunit,
-                  max_obs_per_subunit=max_obs_per_subunit, seed=seed)
+                  max_obs_per_subunit=max_obs_per_subunit, seed=seed, table_key=table_key)
     res.uns['spatialgraph_stats'] = {'params': {p: v for p, v in params.items() if v is not None}}
     return res
 
@@ -427,7 +475,7 @@ def spatialgraph_stats(
 def spatialgraph_stats(
     self:Phenocoder,
     cluster_key:str='leiden',       # categorical `.obs` column of cluster labels
-    spatial_key:str='spatial',      # `.obsm` key of physical coordinates
+    spatial_key:str|None=None,      # `.obsm` key of physical coordinates (None: `self.spatial_key`, 'spatial' by default)
     radii=(25, 50),                 # radii of the graphs
     table_key:str|None=None,        # table in `sdata.tables` (None: `self.table_key`)
     stats=None,                     # groups to compute (None: all)
@@ -439,12 +487,16 @@ def spatialgraph_stats(
     max_obs_per_subunit=None,       # subsample bigger cubes to this many objects
     verbose:bool=False,             # print what is computed for each unit
     progress:bool=True,             # show progress bars
+    *,
+    sample_key:str|None=None,       # `.obs` column of samples (None: `self.sample_key`)
+    seed:int|None=None,             # seed of the subunit subsampling (None: `self.seed`)
 ):
     "Spatial graph statistics of every sample (or subunit) of a table, stored in `self.adata`."
-    table_key = table_key or self.table_key
+    table_key, spatial_key, sample_key, seed = self.resolve_settings(
+        table_key=table_key, spatial_key=spatial_key, sample_key=sample_key, seed=seed)
     if self.sdata is None: raise RuntimeError("No SpatialData yet: call `add_sdata(sdata)` first.")
-    check_key(table_key, self.sdata.tables, 'table')
-    self.adata = spatialgraph_stats(self.sdata.tables[table_key], cluster_key, spatial_key, self.sample_key, radii, stats,
-                                    chull_min_nds, chull_min_degree, use_subunits, dim_subunit, min_obs_per_subunit,
-                                    max_obs_per_subunit, verbose, progress, self.seed)
-    self.adata.uns['spatialgraph_stats']['params']['table_key'] = table_key
+    self.adata = spatialgraph_stats(
+        self.sdata, cluster_key=cluster_key, spatial_key=spatial_key, sample_key=sample_key, radii=radii, stats=stats,
+        chull_min_nds=chull_min_nds, chull_min_degree=chull_min_degree, use_subunits=use_subunits, dim_subunit=dim_subunit,
+        min_obs_per_subunit=min_obs_per_subunit, max_obs_per_subunit=max_obs_per_subunit, verbose=verbose,
+        progress=progress, seed=seed, table_key=table_key)
