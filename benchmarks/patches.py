@@ -43,13 +43,14 @@ def _reset_peak():
 # ---------------------------------------------------------------- real data (cached as .npy so workers load it quickly)
 def prepare_real():
     "Read the z-stacks with phenocoder.data.read_zstacks once; cache the decoded images (CACHE/{well}.npy) and the table."
-    if (CACHE / 'table.h5ad').exists(): return
+    if (CACHE / 'table.h5ad').exists() and (CACHE / 'labels_A06.npy').exists(): return
     from phenocoder.data import read_zstacks
     CACHE.mkdir(parents=True, exist_ok=True)
     sd = read_zstacks(DATA, progress=False)
     for name, im in sd.images.items():
         np.save(CACHE / f"{name.split('_', 1)[1]}.npy", im.data.compute())
         (CACHE / 'channels.json').write_text(json.dumps([str(c) for c in im.coords['c'].values]))
+    for name, lab in sd.labels.items(): np.save(CACHE / f"labels_{name.split('_', 1)[1]}.npy", lab.data.compute())
     sd.tables['nuclei_features'].write_h5ad(CACHE / 'table.h5ad')
 
 
@@ -57,7 +58,7 @@ def real_sdata(wells=None, lazy=False):
     "The real data as read_zstacks builds it; images in memory (dask arrays, one chunk per channel and z-slice, like the reader's)."
     import anndata as ad, dask.array as da
     from spatialdata import SpatialData
-    from spatialdata.models import Image3DModel, TableModel
+    from spatialdata.models import Image3DModel, Labels3DModel, TableModel
     if lazy:
         from phenocoder.data import read_zstacks
         return read_zstacks(DATA, samples=wells, progress=False)
@@ -67,11 +68,13 @@ def real_sdata(wells=None, lazy=False):
         t.obs['region'] = t.obs['region'].cat.remove_unused_categories()
     t.uns['spatialdata_attrs']['region'] = [str(r) for r in t.obs['region'].cat.categories]   # a list (h5ad gives an array)
     ch = json.loads((CACHE / 'channels.json').read_text())
-    images = {}
+    images, labels = {}, {}
     for w in t.obs['well'].astype(str).unique():
         a = np.load(CACHE / f'{w}.npy')
         images[f'IF_{w}'] = Image3DModel.parse(da.from_array(a, chunks=(1, 1, *a.shape[2:])), dims=('c', 'z', 'y', 'x'), c_coords=ch)
-    return SpatialData(images=images, tables={'nuclei_features': t})
+        lab = np.load(CACHE / f'labels_{w}.npy')
+        labels[f'nuclei_{w}'] = Labels3DModel.parse(da.from_array(lab, chunks=(1, *lab.shape[1:])), dims=('z', 'y', 'x'))
+    return SpatialData(images=images, labels=labels, tables={'nuclei_features': t})
 
 
 def baseline(sdata, out, patch=PATCH, q=1):
@@ -112,7 +115,7 @@ def synthetic_sdata(n, seed=0, shape=(4, 8, 2048, 2048)):
     "One random uint8 z-stack and n objects at random (y, x, z)."
     import anndata as ad, pandas as pd, dask.array as da
     from spatialdata import SpatialData
-    from spatialdata.models import Image3DModel, TableModel
+    from spatialdata.models import Image3DModel, Labels3DModel, TableModel
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 256, shape, dtype=np.uint8)
     img = Image3DModel.parse(da.from_array(a, chunks=(1, 1, *shape[2:])), dims=('c', 'z', 'y', 'x'),
@@ -130,7 +133,7 @@ def worker(job):
     from phenocoder.patches import generate_dataset, extract_patches
     out = Path(tempfile.mkdtemp(prefix='phc_bench_'))
     try:
-        if job['kind'] in ('ours', 'baseline', 'lazy'):
+        if job['kind'] in ('ours', 'baseline', 'lazy', 'masked'):
             sd = real_sdata(job.get('wells'), lazy=job['kind'] == 'lazy')
         else:
             sd = synthetic_sdata(job['n'])
@@ -140,7 +143,9 @@ def worker(job):
             ts, tl, n = baseline(sd, out)
             res = dict(stats_s=ts, loop_s=tl, n=n)
         else:
-            ds = generate_dataset(sd, 'bench', out, patch_size=PATCH, progress=False)
+            import warnings; warnings.simplefilter('ignore')
+            kw = dict(mask=job['mask'], mask_dilation=job.get('dilation', 0)) if job['kind'] == 'masked' else {}
+            ds = generate_dataset(sd, 'bench', out, patch_size=PATCH, progress=False, **kw)
             res = dict(n=len(ds))
         res['time_s'], res['cpu_s'] = time.perf_counter() - t0, time.process_time() - c0
         res['extra_mb'] = (_status('VmHWM') - rss0) / 2**20
@@ -191,6 +196,23 @@ def part_real(repeats):
           f"extrapolated baseline; {base['extra_mb'] / max(med(ours, 'extra_mb'), 1):.1f}x less extra peak memory than the baseline on one well")
 
 
+def part_mask(repeats):
+    "Object masks on the real data against unmasked patches, measured alternately in the same run."
+    if not DATA.exists():
+        print(f"real data not found at {DATA}: skipping the mask part"); return
+    prepare_real()
+    jobs = [dict(kind='ours'), dict(kind='masked', mask='object'), dict(kind='masked', mask='object', dilation=2),
+            dict(kind='masked', mask='channel', dilation=2)]
+    res = [[] for _ in jobs]
+    for _ in range(repeats):
+        for j, r in zip(jobs, res): r.append(run(j))
+    print(f"\n== object masks, real 3D data ({res[0][0]['n']:,} nuclei, patches {PATCH}, images and labels in memory, {repeats} runs each, alternating) ==")
+    for j, r in zip(jobs, res):
+        name = 'unmasked' if j['kind'] == 'ours' else f"mask={j['mask']!r} dilation={j.get('dilation', 0)}"
+        print(f"{name:<32} median {med(r, 'time_s'):.2f} s wall, {med(r, 'cpu_s'):.2f} CPU s; ratio vs unmasked "
+              f"{med(r, 'time_s') / med(res[0], 'time_s'):.2f}x wall, {med(r, 'cpu_s') / med(res[0], 'cpu_s'):.2f}x CPU; peak +{med(r, 'extra_mb'):.0f} MB")
+
+
 def part_synthetic(repeats, sizes):
     print(f"\n== synthetic: one 4 x 8 x 2048 x 2048 uint8 z-stack, random objects, patches {PATCH} ==")
     print(f"{'objects':>9} {'generate_dataset s':>19} {'CPU s':>6} {'patches/s':>10} {'extra MB':>9} {'extract_patches s':>18} {'patches/s':>10}")
@@ -203,7 +225,7 @@ def part_synthetic(repeats, sizes):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--part', default='all', choices=['all', 'real', 'synthetic'])
+    ap.add_argument('--part', default='all', choices=['all', 'real', 'synthetic', 'mask'])
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--sizes', type=int, nargs='+', default=[10_000, 30_000, 100_000])
     ap.add_argument('--worker')
@@ -211,4 +233,5 @@ if __name__ == '__main__':
     if a.worker: print(json.dumps(worker(json.loads(a.worker)))); sys.exit()
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs")
     if a.part in ('all', 'real'): part_real(a.repeats)
+    if a.part in ('all', 'mask'): part_mask(a.repeats)
     if a.part in ('all', 'synthetic'): part_synthetic(a.repeats, a.sizes)

@@ -14,12 +14,14 @@ from scipy import ndimage
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import check_key, check_name, Phenocoder
+from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
+                               _check_dataset_name)
 
 # %% auto #0
-__all__ = ['MASK_MODES', 'STAT_NAMES', 'GLOBAL', 'FORMAT', 'RESERVED_NAMES', 'BASE_COLUMNS', 'scale_values', 'check_mask',
-           'object_masks', 'iter_patches', 'extract_patches', 'slice_stats', 'image_stats', 'scale_ranges',
-           'sample_image', 'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range',
-           'iter_sample_patches', 'sample_patches', 'PatchDataset', 'generate_dataset', 'list_datasets', 'load_dataset']
+__all__ = ['MASK_MODES', 'STAT_NAMES', 'GLOBAL', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'iter_patches',
+           'extract_patches', 'slice_stats', 'image_stats', 'scale_ranges', 'sample_image', 'image_channels',
+           'object_centres', 'instance_key', 'sample_labels', 'sample_range', 'iter_sample_patches', 'sample_patches',
+           'generate_dataset']
 
 # %% ../nbs/02_patches.ipynb #0bc5b051
 def _unwrap(a):
@@ -441,32 +443,7 @@ def sample_patches(
     return out
 
 # %% ../nbs/02_patches.ipynb #223f23ce
-FORMAT = 1
-RESERVED_NAMES = ('models', 'tensorboard_logs')   # siblings of datasets in dir_dataset (training writes them)
-BASE_COLUMNS = ('sample', 'y', 'x', 'z', 'id', 'dataset')
-
-def _check_dataset_name(dataset):
-    check_name(dataset, 'dataset name')
-    if dataset.startswith('.') or dataset in RESERVED_NAMES:
-        raise ValueError(f"Invalid dataset name {dataset!r}: it must not start with '.' or be one of {list(RESERVED_NAMES)}.")
-    return dataset
-
-def _pid_alive(pid:int)->bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
-def _clean_stale(root:Path, dataset:str):
-    "Remove temporary folders of `dataset` left by interrupted runs (their process is gone)."
-    for p in root.glob(f'.{dataset}.tmp-*'):
-        try: pid = int(p.name.rsplit('-', 2)[-2])
-        except ValueError: continue
-        if not _pid_alive(pid) or pid == os.getpid(): shutil.rmtree(p, ignore_errors=True)
-
-def _chunk_len(patch_shape, chunk_size):
-    if chunk_size is not None: return max(1, int(chunk_size))
-    return max(1, int(4 * 2**20 // (4 * int(np.prod(patch_shape)))))     # ~4 MiB of float32 per chunk
+BASE_COLUMNS = ('sample', 'y', 'x', 'z', 'id', 'dataset')   # the first columns of patches.csv
 
 # %% ../nbs/02_patches.ipynb #55c8b44d
 def _select(adata, sample_key, key, samples, image_key, sdata, patch_size, drop_border, n_patches, rng):
@@ -499,19 +476,6 @@ def _select(adata, sample_key, key, samples, image_key, sdata, patch_size, drop_
         o = np.argsort(c[:, 2], kind='stable') if c.shape[1] > 2 else np.arange(len(c))
         rows[i], cents[i] = rows[i][o], c[o]
     return rows, cents, imgs
-
-# %% ../nbs/02_patches.ipynb #07fa2ad0
-class PatchDataset:
-    "A patch dataset on disk: `.patches` (zarr, lazy), `.table`, `.stats`, `.meta`, `.path`."
-    def __init__(self, path, patches, table, stats, meta):
-        self.path, self.patches, self.table, self.stats, self.meta = Path(path), patches, table, stats, meta
-    def __len__(self): return self.patches.shape[0]
-    def __repr__(self):
-        m = self.meta
-        norm = ('per-sample' if m['scale_per_sample'] else 'global') + f" {m['scale_percentile']:g}-{100 - m['scale_percentile']:g} percentile" \
-               if m['scale'] else 'raw values'
-        return (f"PatchDataset({m['dataset']!r}: {len(self):,} patches {tuple(self.patches.shape[1:])} from "
-                f"{len(m['samples'])} samples, channels {m['channels']}, {norm}; {self.path})")
 
 # %% ../nbs/02_patches.ipynb #f162901b
 def generate_dataset(
@@ -611,22 +575,8 @@ def _check_table(sdata, table_key, sample_key, key, metadata_keys):
     return adata
 
 def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress):
-    "Write patches, tables and meta into a temporary folder, then move it to `root/dataset` atomically."
-    import zarr
-    dataset, ps, nc = meta['dataset'], meta['patch_size'], len(meta['input_channels'])
-    _clean_stale(root, dataset)
-    tmp = root / f'.{dataset}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
-    try:
-        tmp.mkdir()
-        n, cl = meta['n_patches'], _chunk_len((*ps, nc), chunk_size)
-        arr = zarr.open_array(str(tmp / 'patches.zarr'), mode='w', shape=(n, *ps, nc), chunks=(min(cl, n), *ps, nc), dtype='float32')
-        _write_patches(arr, sdata, table, meta, min(cl, n), progress)
-        table.to_csv(tmp / 'patches.csv', index=False)
-        stats.to_csv(tmp / 'stats.csv', index=False)
-        (tmp / 'meta.json').write_text(json.dumps({**meta, 'complete': True}, indent=1))
-        _replace(tmp, root / dataset)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+    "Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`)."
+    write_store(root, meta, table, stats, lambda arr, cl: _write_patches(arr, sdata, table, meta, cl, progress), chunk_size)
 
 # %% ../nbs/02_patches.ipynb #2bed1178
 def _warn_flat(ranges, channels, q, scale):
@@ -688,44 +638,6 @@ def _write_patches(arr, sdata, table, meta, chunk, progress):
     except BaseException:
         w.close(ok=False); raise
     w.close()
-
-def _replace(tmp:Path, dest:Path):
-    "Move the finished `tmp` folder to `dest`, replacing an existing dataset."
-    old = None
-    if dest.exists():
-        old = dest.with_name(f'.{dest.name}.tmp-{os.getpid()}-old{uuid.uuid4().hex[:6]}')
-        dest.rename(old)
-    tmp.rename(dest)
-    if old is not None: shutil.rmtree(old, ignore_errors=True)
-
-# %% ../nbs/02_patches.ipynb #54f874bb
-def list_datasets(dir_dataset)->list:
-    "Names of the complete datasets in `dir_dataset`."
-    root = Path(dir_dataset)
-    if not root.is_dir(): return []
-    return sorted(p.name for p in root.iterdir() if not p.name.startswith('.') and _is_complete(p))
-
-def _is_complete(p:Path)->bool:
-    try: return json.loads((p / 'meta.json').read_text()).get('complete') is True
-    except (OSError, ValueError): return False
-
-def load_dataset(
-    dir_dataset,      # folder holding datasets
-    dataset:str,      # dataset name
-)->PatchDataset:
-    "Open a complete dataset written by `generate_dataset`; a missing or incomplete one is an error."
-    import zarr
-    p = Path(dir_dataset) / dataset
-    if not p.is_dir():
-        raise FileNotFoundError(f"No dataset {dataset!r} in {str(dir_dataset)!r}; complete datasets there: "
-                                f"{list_datasets(dir_dataset) or 'none'}.")
-    if not _is_complete(p):
-        raise RuntimeError(f"Dataset {dataset!r} in {str(dir_dataset)!r} is incomplete (no meta.json with complete=true: "
-                           "writing was interrupted or it is not a phenocoder dataset); run generate_dataset again.")
-    meta = json.loads((p / 'meta.json').read_text())
-    if meta.get('format') != FORMAT: raise ValueError(f"Dataset {dataset!r} has format {meta.get('format')!r}; this version reads {FORMAT}.")
-    table = pd.read_csv(p / 'patches.csv', dtype={'sample': str, 'id': str, 'dataset': str})
-    return PatchDataset(p, zarr.open_array(str(p / 'patches.zarr'), mode='r'), table, pd.read_csv(p / 'stats.csv', dtype={'sample': str, 'channel': str}), meta)
 
 # %% ../nbs/02_patches.ipynb #3b6915b1
 @patch
