@@ -22,8 +22,8 @@ from .core import check_key, check_name
 
 # %% auto #0
 __all__ = ['IMAGE_RE', 'TABLE_RE', 'PHENOTYPES', 'EXAMPLE_WELLS', 'TABLE_COLUMNS', 'EXAMPLE_VERSION', 'list_zstack_files',
-           'lazy_stack', 'aggregate_objects', 'build_table', 'read_zstacks', 'check_labels', 'slice_table',
-           'make_example_3d', 'example_3d_folder', 'example_3d']
+           'lazy_stack', 'aggregate_objects', 'build_table', 'read_zstacks', 'check_labels', 'check_objects',
+           'slice_table', 'make_example_3d', 'example_3d_folder', 'example_3d']
 
 # %% ../nbs/01_data.ipynb #91fc8d1f
 IMAGE_RE = re.compile(r'(?:^|_)(?P<well>[A-Za-z0-9]+)_(?:T[^_]*?)?Z(?P<z>\d+)C(?P<c>\d+)\.(?P<ext>png|tiff?)$', re.I)
@@ -188,7 +188,13 @@ def build_table(
     cy, cx, zs = (obj[c].to_numpy(np.float64) for c in ['centroid-0', 'centroid-1', 'z_stack'])
     idx = np.column_stack([_round_half_up(cy / downsample), _round_half_up(cx / downsample), _round_half_up(zs) - 1])
     hi = np.array([[shapes[w][1] - 1, shapes[w][2] - 1, shapes[w][0] - 1] for w in wells], dtype=np.int64).reshape(-1, 3)
-    idx = np.clip(idx, 0, hi)
+    far = np.flatnonzero(((idx < -1) | (idx > hi + 1)).any(1))   # beyond the rounding of a centroid on the last pixel
+    if len(far):
+        i = far[0]
+        raise ValueError(f"{len(far)} objects lie outside their image, e.g. label {obj['label'].iloc[i]} of well {wells[i]!r}: "
+                         f"centroid (y, x, z_stack) = ({cy[i]:g}, {cx[i]:g}, {zs[i]:g}) -> index {idx[i].tolist()} beyond (y, x, z) "
+                         f"< {(hi[i] + 1).tolist()}; check the table files of that well, pixel_size and downsample.")
+    idx = np.clip(idx, 0, hi)                                    # a centroid within a pixel of the border: its edge pixel
     spatial = np.column_stack([cy * pixel_size, cx * pixel_size, (zs - 1) * z_step])
     order = sorted(set(wells))                                   # regions = the wells that have objects
     obs = pd.DataFrame({sample_key: pd.Categorical(wells, categories=order),
@@ -287,6 +293,77 @@ def check_labels(
     df = pd.DataFrame(rows).set_index(sample_key)
     df['frac_match'] = df.n_match / df.n_objects.clip(lower=1)
     return df
+
+# %% ../nbs/01_data.ipynb #624a01f0
+def _level0(el):
+    "The full-resolution DataArray of an image or labels element (multiscale: its first scale)."
+    if hasattr(el, 'dims') and hasattr(el, 'data'): return el
+    node = el['scale0'] if 'scale0' in el.children else el[sorted(el.children)[0]]
+    return next(iter(node.ds.data_vars.values()))
+
+def _name_rows(names, bad, n=5)->str:
+    return ', '.join(repr(str(x)) for x in names[bad][:n]) + (f' (and {len(bad) - n} more)' if len(bad) > n else '')
+
+def _check_ids(t, table_key, sample_key, svals):
+    "Instance ids: integers, not 0, unique within a sample."
+    ik = (t.uns.get('spatialdata_attrs') or {}).get('instance_key')
+    if ik is None or ik not in t.obs.columns: return None
+    ids = pd.to_numeric(t.obs[ik], errors='coerce').to_numpy(np.float64)
+    for bad, what in ((~np.isfinite(ids) | (ids != np.round(ids)), 'are not integers'), (ids == 0, 'are 0 (background, never an object)'),
+                      (pd.DataFrame({'s': svals, 'i': ids}).duplicated(keep=False).to_numpy(), 'are duplicated within their sample')):
+        if bad.any(): raise ValueError(f"Instance ids ({ik!r}) of table {table_key!r} {what}: rows {_name_rows(t.obs_names, np.flatnonzero(bad))}.")
+    return ids.astype(np.int64)
+
+def _ids_in_labels(lab, ids, idx, names, name):
+    "Every id must occur in the label image: first at the objects' centres, then (for the rest) anywhere, slice by slice."
+    lab = _level0(lab).data
+    at = np.asarray(lab.vindex[tuple(idx.T)] if hasattr(lab, 'vindex') else lab[tuple(idx.T)])
+    rest = np.flatnonzero(at != ids)
+    if not len(rest): return
+    want = ids[rest]; seen = np.zeros(int(want.max()) + 1, bool)
+    for z in (range(lab.shape[0]) if lab.ndim == 3 else [None]):
+        sl = np.asarray(lab[z] if z is not None else lab).ravel()
+        seen |= np.bincount(sl[(sl > 0) & (sl < len(seen))].astype(np.intp), minlength=len(seen)).astype(bool)
+        if seen[want].all(): return
+    found = seen[want]
+    bad = rest[~found]
+    raise ValueError(f"{len(bad)} objects have an instance id absent from labels {name!r}: {_name_rows(names, bad)} "
+                     f"(ids {ids[bad][:5].tolist()}).")
+
+# %% ../nbs/01_data.ipynb #f9e45dab
+def check_objects(
+    sdata:SpatialData,                # SpatialData with the images (and labels) and the table
+    table_key:str='nuclei_features',  # the table
+    sample_key:str='well',            # obs column of the sample
+    spatial_key_index:str='spatial_index', # obsm key of (y, x[, z]) integer image indices
+    image_key:str='IF',               # images are `f"{image_key}_{sample}"`
+    labels_key:str|None=None,         # labels are `f"{labels_key}_{sample}"`; None: do not check ids against labels
+    samples=None,                     # check only these samples (default: all in the table)
+)->None:
+    "Check a table before any expensive work: unique names, finite centres inside their image, ids non-zero, unique, in the labels."
+    t = sdata.tables[check_key(table_key, sdata.tables, 'table')]
+    check_key(sample_key, t.obs.columns, f'obs column of table {table_key!r}')
+    check_key(spatial_key_index, t.obsm, f'obsm key of table {table_key!r}')
+    names, svals = t.obs_names, t.obs[sample_key].astype(str).to_numpy()
+    if (dup := np.flatnonzero(names.duplicated(keep=False))).size:
+        raise ValueError(f"Table {table_key!r} has duplicate obs names: {_name_rows(names, dup)}.")
+    c = np.asarray(t.obsm[spatial_key_index], dtype=np.float64)
+    if (bad := np.flatnonzero(~np.isfinite(c).all(1))).size:
+        raise ValueError(f"Coordinates {spatial_key_index!r} of table {table_key!r} are NaN or infinite for rows {_name_rows(names, bad)}.")
+    ids = _check_ids(t, table_key, sample_key, svals)
+    for s in (pd.unique(svals) if samples is None else [str(x) for x in samples]):
+        m = np.flatnonzero(svals == s)
+        img = _level0(sdata.images[check_key(f'{image_key}_{s}', sdata.images, 'image')])
+        nd = img.ndim - 1
+        lim = np.array([img.shape[-2], img.shape[-1], *([img.shape[1]] if nd == 3 else [])])
+        idx = np.rint(c[m, :nd]).astype(np.int64)
+        if (bad := np.flatnonzero(((idx < 0) | (idx >= lim)).any(1))).size:
+            raise ValueError(f"{len(bad)} objects of sample {s!r} lie outside its image (y, x{', z' if nd == 3 else ''}) = "
+                             f"{tuple(lim.tolist())}: {_name_rows(names[m], bad)} at {idx[bad][:3].tolist()}.")
+        if labels_key is not None and ids is not None:
+            name = check_key(f'{labels_key}_{s}', sdata.labels, 'labels element')
+            zyx = idx[:, [2, 0, 1]] if nd == 3 else idx
+            _ids_in_labels(sdata.labels[name], ids[m], zyx, names[m], name)
 
 # %% ../nbs/01_data.ipynb #0023a4f4
 PHENOTYPES = ('small_round', 'large_flat', 'elongated', 'speckled')

@@ -14,6 +14,7 @@ from scipy import ndimage
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import check_key, check_name, Phenocoder
+from .data import check_objects
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
                                _check_dataset_name)
 
@@ -516,6 +517,7 @@ def generate_dataset(
     if mask:
         instance_key(adata, table_key)
         for s in samples: sample_labels(sdata, s, labels_key, sample_image(sdata, s, image_key))
+    check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask else None, samples=samples)
     rows, cents, imgs = _select(adata, sample_key, key, samples, image_key, sdata, ps, drop_border, n_patches, rng)
     channels = image_channels(imgs[samples[0]])
     for s in samples:
