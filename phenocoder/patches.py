@@ -525,7 +525,7 @@ def generate_dataset(
             raise ValueError(f"Image of sample {s!r} has channels {image_channels(imgs[s])}, sample {samples[0]!r} has {channels}.")
     stats = []
     for s in tqdm(samples, desc='Intensity statistics', unit='sample', disable=not progress):
-        st = image_stats(imgs[s], scale_percentile, channels); st.insert(0, 'sample', s); stats.append(st)
+        st = image_stats(imgs[s], scale_percentile, channels); st.insert(0, 'sample', s); stats.append(_check_finite(st))
     stats = pd.concat(stats, ignore_index=True)
     meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
                 spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),
@@ -579,6 +579,15 @@ def _check_table(sdata, table_key, sample_key, key, metadata_keys):
 def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress):
     "Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`)."
     write_store(root, meta, table, stats, lambda arr, cl: _write_patches(arr, sdata, table, meta, cl, progress), chunk_size)
+
+def _check_finite(st:pd.DataFrame)->pd.DataFrame:
+    "Error naming sample, channel and slice when a slice has NaN or infinite pixels (they make its statistics non-finite)."
+    bad = ~np.isfinite(st[list(STAT_NAMES)].to_numpy(np.float64)).all(1)
+    if bad.any():
+        r = st[bad]
+        raise ValueError(f"Image of sample {r['sample'].iloc[0]!r} has NaN or infinite pixels in channel {r['channel'].iloc[0]!r}, "
+                         f"slice z={r['z'].iloc[0]} ({bad.sum()} channel-slices in all); fix or fill them before cutting patches.")
+    return st
 
 # %% ../nbs/02_patches.ipynb #2bed1178
 def _warn_flat(ranges, channels, q, scale):
