@@ -7,8 +7,11 @@
    sample, networkx components of dense radius graphs for the hulls). The values of both are compared too.
 2. One synthetic sample of 10^5 objects (~10 and ~20 neighbours at the two radii, 10 spatially coherent clusters,
    all groups), run in a fresh process: wall time and peak resident memory.
+3. The memory guard of `radius_graph`: the time of its estimate (sampled neighbour counts) against building the graph
+   without it, at 10^5 and 10^6 uniform 3D points (~20 neighbours), and the estimate against the true size.
 
-Run: `python benchmarks/graph_stats.py [--repeats 5] [--baseline-repeats 1] [--n-synthetic 100000] [--skip-baseline]`
+Run: `python benchmarks/graph_stats.py [--repeats 5] [--baseline-repeats 1] [--n-synthetic 100000] [--skip-baseline]
+[--guard-sizes 100000 1000000] [--only-guard]`
 """
 from __future__ import annotations
 import argparse, os, resource, subprocess, sys, time, warnings
@@ -158,6 +161,21 @@ def synthetic_child(n, repeats=3):
           f"{rss:.2f} GiB (imports + data before the calls: {rss0:.2f} GiB); peak numpy/python allocations traced during "
           f"one call {traced:.2f} GiB")
 
+def guard_overhead(n, repeats=3, seed=0):
+    "Time of the memory guard's estimate against building the radius graph without it, at `n` uniform 3D points."
+    from scipy.spatial import cKDTree
+    from phenocoder.core import radius_graph, estimate_graph_entries, check_graph_memory
+    rng = np.random.default_rng(seed)
+    xyz = rng.uniform(0, 1000 * (n / 1e5) ** (1 / 3), (n, 3))
+    radius = float((20 / (4 / 3 * np.pi * n / np.ptp(xyz, 0).prod())) ** (1 / 3))   # ~20 neighbours
+    build, _, g = timed(lambda: radius_graph(xyz, radius, max_bytes=np.inf), repeats)
+    tree = cKDTree(xyz)
+    guard, _, est = timed(lambda: estimate_graph_entries(tree, radius, seed=seed), repeats)
+    check, _, _ = timed(lambda: check_graph_memory(tree, radius), repeats)
+    print(f"memory guard: {n:,} points, radius {radius:.1f} ({g.nnz / n:.1f} neighbours): graph built in {build:.3f} s; "
+          f"estimate {guard * 1e3:.1f} ms = {100 * guard / build:.2f}% of that (whole check {100 * check / build:.2f}%); "
+          f"estimated {est:,.0f} entries vs {g.nnz:,} built ({100 * (est / g.nnz - 1):+.1f}%)")
+
 def timed(f, repeats):
     "Median wall time, all wall times, median CPU time (this process, all threads) and the last result of `repeats` calls."
     ts, cpu, out = [], [], None
@@ -177,8 +195,12 @@ def main():
     ap.add_argument('--skip-baseline', action='store_true')
     ap.add_argument('--skip-synthetic', action='store_true')
     ap.add_argument('--synthetic-child', type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument('--guard-sizes', type=int, nargs='*', default=[100_000, 1_000_000])
+    ap.add_argument('--only-guard', action='store_true')
     args = ap.parse_args()
     if args.synthetic_child: return synthetic_child(args.synthetic_child)
+    for n in args.guard_sizes: guard_overhead(n)
+    if args.only_guard: return
     warnings.filterwarnings('ignore')
     import scanpy as sc; sc.settings.verbosity = 0   # silence squidpy's per-call INFO lines in the baseline
     from phenocoder.graph_stats import spatialgraph_stats, partition_samples

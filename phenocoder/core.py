@@ -73,7 +73,7 @@ def graph_memory_budget(
 def estimate_graph_entries(
     tree:cKDTree,          # k-d tree of the points
     radius:float,          # radius of the graph
-    n_sample:int=1024,     # points whose neighbours are counted
+    n_sample:int=512,      # points whose neighbours are counted
     seed:int=0,            # seed of the sample
 )->float:                  # expected stored entries (twice the edges) of the graph without self loops
     "Estimate the size of a radius graph from the neighbour counts of a random sample of its points."

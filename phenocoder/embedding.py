@@ -8,11 +8,7 @@ import math, warnings
 import numpy as np
 import pandas as pd
 from scipy import sparse
-import anndata as ad
-import scanpy as sc
-import matplotlib.pyplot as plt
 from fastcore.basics import patch
-from sklearn.neighbors import NearestNeighbors
 from .core import Phenocoder, check_key
 
 # %% auto #0
@@ -133,9 +129,14 @@ def _fuzzy_connectivities(knn_idx, knn_dist, n, n_iter=64, tol=1e-5):
     C.sort_indices()
     return C.tocsr()
 
+def _knn_of(ref, X, k):
+    "Exact k nearest rows of `ref` for every row of `X` (distances, indices)."
+    from sklearn.neighbors import NearestNeighbors
+    return NearestNeighbors(n_neighbors=k).fit(ref).kneighbors(X)
+
 def _knn(X, k):
     "Exact k nearest neighbours (self first) of every row of X."
-    return NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
+    return _knn_of(X, X, k)
 
 def knn_graph(
     X:np.ndarray,                 # (n, d) representation (e.g. PCA coordinates)
@@ -158,7 +159,7 @@ def knn_graph(
         parts = []
         for b in range(len(uniq)):
             rows = np.flatnonzero(codes == b)
-            d_b, i_b = NearestNeighbors(n_neighbors=k_b).fit(X[rows]).kneighbors(X)
+            d_b, i_b = _knn_of(X[rows], X, k_b)
             parts.append((d_b, rows[i_b]))
         dist, idx = np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts])
     order = np.argsort(np.where(idx == np.arange(n)[:, None], -1.0, dist), axis=1, kind='stable')  # the row itself first
@@ -200,7 +201,9 @@ def spatialgraph_embedding(
     source=None,                   # object table (AnnData or DataFrame) holding the per-sample columns
     sample_key:str|None=None,      # column of `source` naming the sample
     seed:int=0,                    # seed of PCA and UMAP
-):
+    *,
+    copy:bool=False,               # embed a copy and return it, leaving `adata` untouched (scanpy's `copy`)
+)->ad.AnnData|None:                # the embedded copy with `copy=True`, else None (`adata` changed in place)
     "Embed a per-sample (or per-subunit) statistics table: scale, correct batches, PCA, neighbours, UMAP."
     if adata.n_obs < 2 or adata.n_vars < 2:
         raise ValueError(f"Need at least 2 rows and 2 columns to embed; got {adata.n_obs} x {adata.n_vars}.")
@@ -209,6 +212,7 @@ def spatialgraph_embedding(
     if confounder_key is not None and not batch_correction:
         warnings.warn("`confounder_key` is only used with `batch_correction=True`.")
     obs_keys = [obs_keys] if isinstance(obs_keys, str) else list(obs_keys or [])
+    if copy: adata = adata.copy()
     _obs_columns(adata, obs_keys + ([batch_key, confounder_key] if batch_correction else []), source, sample_key)
     if 'raw' not in adata.layers:
         X0 = adata.X.toarray() if sparse.issparse(adata.X) else np.asarray(adata.X)
@@ -237,14 +241,17 @@ def spatialgraph_embedding(
     adata.uns['spatialgraph_embedding'] = dict(params=dict(
         n_dim=n_dim, scale=scale, variable_features=variable_features, batch_correction=batch_correction,
         batch_key=batch_key, confounder_key=confounder_key, n_neighbors=k, umap=umap, obs_keys=obs_keys, seed=seed))
+    return adata if copy else None
 
 # %% ../nbs/08_embedding.ipynb #0dd56e72
 def _pca(adata, n_dim, mask=None, seed=0):
     "scanpy's PCA of `adata.X` with `n_dim` components, on the columns in `mask` (all if None)."
+    import scanpy as sc
     sc.pp.pca(adata, n_comps=n_dim, mask_var=mask, random_state=seed)
 
 def _umap(adata, seed=0):
     "Seeded scanpy UMAP on the neighbour graph of `adata`."
+    import scanpy as sc
     init = 'spectral'
     if adata.n_obs < 10:
         pc = adata.obsm['X_pca'][:, :2]
@@ -262,6 +269,7 @@ def plot_sample_embedding(
     ncols:int=3,             # panels per row
 ):                           # the matplotlib Figure
     "Scatter plot of the sample embedding, one panel per `color` column."
+    import matplotlib.pyplot as plt
     basis = basis or ('X_umap' if 'X_umap' in adata.obsm else 'X_pca')
     check_key(basis, adata.obsm, 'embedding in .obsm (run spatialgraph_embedding first)')
     colors = [color] if color is None or isinstance(color, str) else list(color)
@@ -283,6 +291,7 @@ def plot_sample_embedding(
 
 def _scatter(ax, xy, values, size):
     "One panel: categorical values with a legend, numeric ones with a colour bar."
+    import matplotlib.pyplot as plt
     if values is None: ax.scatter(*xy.T, s=size, c='0.4'); return
     if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or values.dtype == bool:
         cats = pd.Categorical(values.astype(str) if not isinstance(values.dtype, pd.CategoricalDtype) else values)
@@ -313,11 +322,15 @@ def spatialgraph_embedding(
     n_neighbors:int=15,            # neighbours in the graph (capped below the number of rows)
     umap:bool=True,                # compute a UMAP
     obs_keys=None,                 # per-sample columns of the source table to copy into `self.adata.obs`
+    *,
+    sample_key:str|None=None,      # sample column of the source table (None: `self.sample_key`)
+    seed:int|None=None,            # seed of PCA and UMAP (None: `self.seed`)
+    copy:bool=False,               # return an embedded copy, leaving `self.adata` untouched
 ):
     "Embed the sample (or subunit) statistics in `self.adata` (see `spatialgraph_embedding`)."
     if self.adata is None: raise RuntimeError("No sample statistics yet: call `spatialgraph_stats(...)` first.")
-    spatialgraph_embedding(self.adata, n_dim, scale=scale, variable_features=variable_features,
-                           batch_correction=batch_correction, batch_key=batch_key, confounder_key=confounder_key,
-                           n_neighbors=n_neighbors, umap=umap, obs_keys=obs_keys,
-                           source=_stats_source(self) if self.sdata is not None else None,
-                           sample_key=self.sample_key, seed=self.seed)
+    sample_key, seed = self.resolve_settings(sample_key=sample_key, seed=seed)
+    return spatialgraph_embedding(
+        self.adata, n_dim=n_dim, scale=scale, variable_features=variable_features, batch_correction=batch_correction,
+        batch_key=batch_key, confounder_key=confounder_key, n_neighbors=n_neighbors, umap=umap, obs_keys=obs_keys,
+        source=_stats_source(self) if self.sdata is not None else None, sample_key=sample_key, seed=seed, copy=copy)

@@ -9,7 +9,6 @@ from typing import Callable, NamedTuple
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.sparse import csgraph
 from scipy.spatial import ConvexHull, QhullError
 from fastcore.basics import patch
 from tqdm.auto import tqdm
@@ -102,6 +101,7 @@ def group_degree_centrality(
 
 def _closeness(g, codes, n_clusters):
     "Group closeness of every cluster of one connected-or-not graph: one multi-source BFS per cluster, one dijkstra call."
+    from scipy.sparse import csgraph   # here, not at import: it pulls in scipy.sparse.linalg
     n, order = len(codes), np.argsort(codes, kind='stable')
     counts = np.bincount(codes, minlength=n_clusters)
     aug = sparse.csr_matrix((np.ones(g.nnz + n), np.concatenate([g.indices, order]),
@@ -200,6 +200,7 @@ def chull_components(
     min_degree:int=3,       # objects with fewer neighbours in their own group are dropped first
 )->tuple:                   # ((m, 5) metrics in `CHULL_METRICS` order, (m,) group of each component, number of degenerate hulls skipped)
     "Convex-hull metrics of the connected components of each group's own graph (edges within a group only)."
+    from scipy.sparse import csgraph
     n, center = len(groups), np.asarray(center, dtype=np.float64)
     row, col = np.repeat(np.arange(n), np.diff(g.indptr)), g.indices
     e = (groups[row] == groups[col]) & (groups[row] >= 0)
