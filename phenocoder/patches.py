@@ -15,38 +15,16 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import check_key, check_name, Phenocoder
 from .data import check_objects
+from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
                                _check_dataset_name)
 
 # %% auto #0
-__all__ = ['MASK_MODES', 'STAT_NAMES', 'GLOBAL', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'iter_patches',
-           'extract_patches', 'slice_stats', 'image_stats', 'scale_ranges', 'sample_image', 'image_channels',
-           'object_centres', 'instance_key', 'sample_labels', 'sample_range', 'iter_sample_patches', 'sample_patches',
-           'generate_dataset']
+__all__ = ['MASK_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'iter_patches', 'extract_patches',
+           'sample_image', 'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range',
+           'iter_sample_patches', 'sample_patches', 'generate_dataset']
 
 # %% ../nbs/02_patches.ipynb #0bc5b051
-def _unwrap(a):
-    "The array inside an `xarray.DataArray` (numpy or dask); other arrays unchanged."
-    return a.data if hasattr(a, 'dims') and not isinstance(a, np.ndarray) else a
-
-def _read(a)->np.ndarray:
-    "Materialise a numpy/dask/xarray array (slice) as numpy."
-    a = _unwrap(a)
-    return a.compute() if hasattr(a, 'compute') else np.asarray(a)
-
-def _iter_slices(data, zs, max_bytes:int=16 * 2**20):
-    "Yield `(z, (c, y, x) numpy slice)` for sorted `zs` of a (c, z, y, x) array; dask arrays are read in blocks of slices."
-    if isinstance(data, np.ndarray):
-        for z in zs: yield z, data[:, z]
-        return
-    per = max(1, int(max_bytes // max(1, data.dtype.itemsize * data.shape[0] * data.shape[2] * data.shape[3])))
-    zs = list(zs)
-    for i in range(0, len(zs), per):
-        block = zs[i:i + per]
-        sel = slice(block[0], block[-1] + 1) if block[-1] - block[0] + 1 == len(block) else block
-        arr = _read(data[:, sel])
-        for j, z in enumerate(block): yield z, arr[:, j]
-
 def scale_values(
     x:np.ndarray,     # values with channels on the last axis
     low,              # (c,) value mapped to 0 per channel
@@ -206,100 +184,6 @@ def extract_patches(
     out = np.empty((len(centres), *size, nc), np.float32 if low is not None else image.dtype)
     for idx, p in iter_patches(image, centres, size, low, high, fill, **mask_kw): out[idx] = p
     return out
-
-# %% ../nbs/02_patches.ipynb #8caf1478
-STAT_NAMES = ('mean', 'std', 'median', 'mad', 'min', 'max', 'low', 'high')
-
-def _order_stat(cs, k):
-    "Value (bin index) of the k-th smallest element (0-based) given cumulative counts `cs`."
-    return np.searchsorted(cs, k, side='right')
-
-def _hist_quantile(cs, vals, q):
-    "Linear-interpolated percentile `q` from cumulative counts `cs` over sorted bin values `vals`."
-    n = cs[-1]
-    pos = q / 100 * (n - 1)
-    lo = int(np.floor(pos)); t = pos - lo
-    a = vals[_order_stat(cs, lo)]
-    if t == 0: return float(a)
-    b = vals[_order_stat(cs, min(lo + 1, n - 1))]
-    return float(a + (b - a) * t)
-
-def _hist_stats(counts:np.ndarray, q:float)->dict:
-    "Exact statistics of one channel from its histogram `counts` over values 0..len(counts)-1."
-    v = np.arange(len(counts), dtype=np.float64)
-    n = counts.sum()
-    cs = np.cumsum(counts)
-    mean = float(counts @ v / n)
-    med = _hist_quantile(cs, v, 50)
-    d = np.abs(v - med)
-    o = np.argsort(d, kind='stable')
-    mad = _hist_quantile(np.cumsum(counts[o]), d[o], 50)
-    nz = np.flatnonzero(counts)
-    return dict(mean=mean, std=float(np.sqrt(counts @ (v - mean) ** 2 / n)), median=med, mad=mad,
-                min=float(nz[0]), max=float(nz[-1]), low=_hist_quantile(cs, v, q), high=_hist_quantile(cs, v, 100 - q))
-
-def _np_stats(x:np.ndarray, q:float)->dict:
-    "Statistics of one channel's values with numpy (any dtype)."
-    x = np.asarray(x, np.float64).ravel()
-    lo, med, hi = np.percentile(x, [q, 50, 100 - q])
-    return dict(mean=x.mean(), std=x.std(), median=med, mad=float(np.median(np.abs(x - med))),
-                min=x.min(), max=x.max(), low=lo, high=hi)
-
-def slice_stats(
-    sl:np.ndarray,          # (c, y, x) one z-slice (or a 2D image)
-    q:float=1,              # low percentile; the high one is `100 - q`
-)->pd.DataFrame:            # one row per channel, columns `STAT_NAMES`
-    "Per-channel intensity statistics of one slice (exact histograms for small non-negative integers)."
-    rows = []
-    for ch in sl:
-        if np.issubdtype(ch.dtype, np.integer) and ch.dtype.itemsize <= 2 and (ch.dtype.kind == 'u' or ch.min() >= 0):
-            rows.append(_hist_stats(_histogram(ch), q))
-        else: rows.append(_np_stats(ch, q))
-    return pd.DataFrame(rows, columns=list(STAT_NAMES))
-
-def _histogram(ch:np.ndarray)->np.ndarray:
-    "Counts of each value 0..max of the dtype in a non-negative integer array (uint8: two pixels per bincount entry)."
-    k = int(np.iinfo(ch.dtype).max) + 1
-    if ch.dtype.itemsize == 1 and ch.size % 2 == 0:   # read pairs of bytes as one uint16: half the scatter work
-        h = np.bincount(np.ascontiguousarray(ch).view(np.uint8).reshape(-1).view(np.uint16), minlength=65536).reshape(256, 256)
-        return h.sum(0) + h.sum(1)
-    return np.bincount(ch.reshape(-1), minlength=k)
-
-# %% ../nbs/02_patches.ipynb #d1b5fee1
-def image_stats(
-    image,                  # (c, y, x) or (c, z, y, x) image (numpy, dask or xarray)
-    q:float=1,              # low percentile; the high one is `100 - q`
-    channels=None,          # channel names (default: the image's `c` coordinate, else 0..c-1)
-)->pd.DataFrame:            # columns channel, z, then `STAT_NAMES`
-    "Statistics per channel and z-slice, reading one slice at a time (2D images: z = 0)."
-    if channels is None:
-        channels = [str(c) for c in image.coords['c'].values] if hasattr(image, 'coords') and 'c' in image.coords \
-                   else list(range(image.shape[0]))
-    data = _unwrap(image)
-    slices = [(0, _read(data))] if data.ndim == 3 else _iter_slices(data, range(data.shape[1]))
-    nt, out = min(4, os.cpu_count() or 1), []
-    with ThreadPoolExecutor(nt) as ex:              # bincount releases the GIL in part; a few slices in flight at a time
-        it = iter(slices)
-        while batch := list(itertools.islice(it, 2 * nt)):
-            out += ex.map(lambda zs: slice_stats(zs[1], q).assign(z=zs[0]), batch)
-    out = pd.concat(out, ignore_index=True)
-    out.insert(0, 'channel', list(channels) * (len(out) // len(channels)))
-    return out[['channel', 'z', *STAT_NAMES]]
-
-# %% ../nbs/02_patches.ipynb #37123670
-GLOBAL = '__global__'
-
-def scale_ranges(
-    stats:pd.DataFrame,       # statistics with columns sample, channel, low, high
-    channels:list,            # channel order of the ranges
-    per_sample:bool=True,     # one range per sample (else one global range)
-)->dict:                      # {sample or "__global__": {"low": [...], "high": [...]}}
-    "Per-channel `[min of slice lows, max of slice highs]`, per sample or global."
-    by = ['sample', 'channel'] if per_sample else ['channel']
-    agg = stats.groupby(by, sort=False, observed=True).agg(low=('low', 'min'), high=('high', 'max'))
-    def _one(a): return {'low': [float(a.loc[c, 'low']) for c in channels], 'high': [float(a.loc[c, 'high']) for c in channels]}
-    if not per_sample: return {GLOBAL: _one(agg)}
-    return {str(s): _one(agg.xs(s, level='sample')) for s in pd.unique(stats['sample'])}
 
 # %% ../nbs/02_patches.ipynb #710c6973
 def sample_image(sdata, sample, image_key:str='IF'):
