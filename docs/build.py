@@ -258,6 +258,68 @@ def check_exports(lib: Path, documented: set) -> list:
     return missing
 
 
+# ---------------------------------------------------------------- maths typeset offline (headless browser)
+
+def browser() -> str | None:
+    "A headless-capable Chromium/Chrome on this machine (None if there is none)."
+    return next((shutil.which(b) for b in ('chromium', 'chromium-browser', 'google-chrome', 'chrome') if shutil.which(b)), None)
+
+
+def rendered_dom(page: Path, exe: str, wait_ms: int = 20000) -> str:
+    "The DOM of a local page after its scripts ran, from headless Chromium (file:// only; the network is not needed)."
+    cmd = [exe, '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+           f'--virtual-time-budget={wait_ms}', '--dump-dom', page.resolve().as_uri()]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if r.returncode or not r.stdout.strip(): raise RuntimeError(f'{exe} could not render {page}: {r.stderr[-500:]}')
+    return r.stdout
+
+
+VOID = {'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr'}
+
+
+def untypeset_math(dom: str) -> tuple:
+    "(number of formulas, TeX left as text in those MathJax did not typeset) in a page's rendered DOM."
+    from html.parser import HTMLParser
+    class P(HTMLParser):
+        def __init__(self):
+            super().__init__(); self.stack, self.cur, self.found, self.raw = [], None, 0, []
+        def handle_starttag(self, tag, attrs):
+            if tag in VOID: return
+            is_math = tag in ('span', 'div') and 'math' in (dict(attrs).get('class') or '').split() and self.cur is None
+            self.stack.append((tag, 'math' if is_math else 'mjx' if tag.startswith('mjx-') else ''))
+            if is_math: self.found += 1; self.cur = {'text': '', 'mjx': False}
+            if tag == 'mjx-container' and self.cur is not None: self.cur['mjx'] = True
+        def handle_data(self, data):
+            if self.cur is not None and not any(k == 'mjx' for _, k in self.stack): self.cur['text'] += data
+        def handle_endtag(self, tag):
+            if tag in VOID or all(t != tag for t, _ in self.stack): return
+            while self.stack:
+                t, k = self.stack.pop()
+                if k == 'math':
+                    if not self.cur['mjx'] or self.cur['text'].strip(): self.raw.append(self.cur['text'].strip() or '(empty)')
+                    self.cur = None
+                if t == tag: break
+    p = P(); p.feed(dom)
+    return p.found, p.raw
+
+
+def check_math(out_dir: Path, max_pages: int = 3) -> list:
+    "Pages (up to `max_pages`) with formulas, rendered in a headless browser: every formula typeset by the local MathJax."
+    exe = browser()
+    if exe is None: raise RuntimeError('No Chromium/Chrome to check the maths with (apt-get install chromium).')
+    pages = [p for p in sorted(out_dir.glob('*.html')) if 'class="math' in p.read_text(errors='ignore')][:max_pages]
+    if not pages: print('  maths: no page with formulas')
+    problems = []
+    for page in pages:
+        html = page.read_text(errors='ignore')
+        if re.search(r'<script[^>]+src="https?://[^"]*mathjax', html, flags=re.I): problems.append(f'{page.name}: MathJax from the network')
+        n, raw = untypeset_math(rendered_dom(page, exe))
+        if not n: problems.append(f'{page.name}: no formulas in the rendered page')
+        if raw: problems.append(f'{page.name}: {len(raw)} of {n} formulas not typeset, e.g. {raw[0][:60]!r}')
+        print(f'  maths: {page.name}: {n - len(raw)} of {n} formulas typeset')
+    return problems
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--execute', action='store_true', help='run every notebook first (cached; tst_flags cells skipped)')
@@ -267,6 +329,8 @@ def main(argv=None):
     ap.add_argument('--out', default=str(BUILD / 'html'), help='output folder')
     ap.add_argument('--no-strict', action='store_true', help='skip notebooks that fail; Sphinx warnings are not errors')
     ap.add_argument('--only', default='*', metavar='GLOB', help='only these notebooks (e.g. "0[0-3]_*"); index always')
+    ap.add_argument('--check-math', choices=('auto', 'yes', 'no'), default='auto',
+                    help='check in headless Chromium that formulas are typeset offline (auto: when Chromium is installed)')
     args = ap.parse_args(argv)
     t0 = time.time()
     cfg = config()
@@ -339,6 +403,10 @@ def main(argv=None):
     if missing and not args.no_strict: sys.exit(1)
     r = subprocess.run(cmd, cwd=ROOT)
     if r.returncode: sys.exit(f'sphinx-build failed ({r.returncode})')
+    if args.check_math == 'yes' or (args.check_math == 'auto' and browser()):
+        problems = check_math(out_dir)
+        if problems: sys.exit('maths not typeset offline:\n  ' + '\n  '.join(problems))
+    elif args.check_math == 'auto': print('(maths not checked: no Chromium; apt-get install chromium)')
     print(f'Site: {out_dir}/index.html  ({time.time() - t0:.0f} s)')
 
 

@@ -1,5 +1,5 @@
 "Sphinx configuration of the documentation site; `python docs/build.py` prepares the sources and runs Sphinx."
-import configparser
+import configparser, importlib.util
 from pathlib import Path
 
 _cfg = configparser.ConfigParser()
@@ -28,7 +28,16 @@ try:
 except ImportError:                    # the site still builds with Sphinx's default theme
     html_theme = 'alabaster'
 html_title = f'Phenocoder {release}'
-html_static_path = ['_static']
+
+# MathJax is served by the site itself, so pages typeset their formulas without network access: the MathJax 3 files
+# that the `sphinx-mathjax-offline` package ships (a dev dependency) are copied to _static/mathjax. (Its own Sphinx
+# extension is not used: it does not declare parallel-read safety, which `-W` turns into an error.)
+_mj = importlib.util.find_spec('sphinx-mathjax-offline')
+if _mj is None or not (Path(_mj.origin).parent / 'static' / 'mathjax' / 'tex-chtml.js').exists():
+    raise RuntimeError("MathJax for offline pages is missing: install the dev dependencies (pip install -e '.[dev]', "
+                       "which includes sphinx-mathjax-offline).")
+mathjax_path = 'mathjax/tex-chtml.js'
+html_static_path = ['_static', str(Path(_mj.origin).parent / 'static')]
 html_css_files = ['phenocoder.css']
 html_show_sourcelink = False
 html_copy_source = False
