@@ -83,6 +83,7 @@ def sample_per_group(
     codes = {g: np.flatnonzero((labels == g).to_numpy()) for g in cats}
     return {g: np.sort(rng.choice(r, min(n_per_group, len(r)), replace=False)) for g, r in codes.items()}
 
+# %% ../nbs/09a_plots.ipynb #661ba6c9
 def _panel_grid(nrows:int, ncols:int, size:float, title_space:float=0.25, left:float=0.05, top:float=0.0, title=None):
     "A figure with an (nrows, ncols) grid of image axes without ticks, placed directly (no layout pass: fast to draw)."
     import matplotlib.pyplot as plt
