@@ -8,10 +8,11 @@ import os, sys, subprocess
 import numpy as np
 import keras
 from keras import ops, layers
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['check_input_shape', 'vae_loss', 'kl_divergence', 'center_weights', 'Sampling', 'build_encoder', 'build_decoder',
-           'CVAE', 'start_backend_check', 'check_backend']
+           'group_mmd', 'CVAE', 'start_backend_check', 'check_backend']
 
 # %% ../nbs/03_cvae.ipynb #ae7f778d
 def check_input_shape(
@@ -151,7 +152,36 @@ def build_decoder(
                                  name='reconstruction')(t)
     return keras.Model(inputs, out, name='decoder')
 
-# %% ../nbs/03_cvae.ipynb #61c75c19
+# %% ../nbs/03_cvae.ipynb #03063d47
+def group_mmd(
+    z,                          # (n, d) latent means of a batch
+    conditions,                 # (n, k) one-hot conditions, one block per condition side by side
+    sizes=None,                 # widths of the blocks (one per condition, summing to k; None: one block)
+    scales=(0.25, 1.0, 4.0),    # kernel bandwidths, in multiples of the batch's mean squared distance
+):                              # scalar tensor: sum over conditions of the mean unbiased squared MMD, group vs rest
+    "Squared MMD between each condition group's standardised latents and the rest of the batch (keras.ops, differentiable)."
+    z = ops.cast(z, 'float32'); c = ops.cast(conditions, 'float32')
+    sg = ops.stop_gradient      # the scales are measured, not learned: shrinking or stretching the latents cannot hide a difference
+    z = (z - sg(ops.mean(z, axis=0))) / sg(ops.std(z, axis=0) + 1e-6)
+    sq = ops.sum(ops.square(z), axis=1)
+    d2 = ops.maximum(sq[:, None] + sq[None, :] - 2 * ops.matmul(z, ops.transpose(z)), 0.)
+    base = sg(ops.mean(d2)) + 1e-6
+    k = sum(ops.exp(-d2 / (s * base)) for s in scales) / len(scales)
+    n_in = ops.sum(c, axis=0); n_out = ops.cast(ops.shape(c)[0], 'float32') - n_in
+    kc, diag = ops.matmul(k, c), ops.diagonal(k)[:, None]
+    kin = ops.sum(c * kc, axis=0) - ops.sum(c * diag, axis=0)                 # pairs i != j within the group
+    kout = ops.sum(k) - 2 * ops.sum(kc, axis=0) + ops.sum(c * kc, axis=0) - ops.sum((1 - c) * diag, axis=0)
+    kx = ops.sum(kc, axis=0) - ops.sum(c * kc, axis=0)                        # group x rest
+    valid = ops.cast((n_in > 1.5) & (n_out > 1.5), 'float32')
+    mmd = (kin / ops.maximum(n_in * (n_in - 1), 1.) + kout / ops.maximum(n_out * (n_out - 1), 1.)
+           - 2 * kx / ops.maximum(n_in * n_out, 1.))                          # unbiased: zero in expectation when alike
+    sizes = [int(np.shape(conditions)[1])] if sizes is None else [int(s) for s in sizes]
+    blocks = ops.convert_to_tensor(np.repeat(np.eye(len(sizes), dtype='float32'), sizes, axis=0))
+    per = ops.matmul((mmd * valid)[None], blocks)[0] / ops.maximum(ops.matmul(valid[None], blocks)[0], 1.)
+    return ops.sum(per)
+
+
+# %% ../nbs/03_cvae.ipynb #05c52809
 @keras.saving.register_keras_serializable('phenocoder')
 class CVAE(keras.Model):
     "Convolutional VAE: strided Conv2D encoder, dense bottleneck with dropout, Conv2DTranspose decoder with sigmoid output."
@@ -166,22 +196,34 @@ class CVAE(keras.Model):
                  batch_norm:bool=False,              # batch normalisation after each (transposed) convolution
                  n_conditions:int=0,                 # length of the one-hot condition vector (0: unconditional)
                  center_sigma:float|None=None,       # Gaussian centre weighting of the reconstruction loss (None: uniform)
+                 condition_sizes=None,               # one-hot width of each condition (None: one block of `n_conditions`)
+                 mmd_weight:float=0.0,               # weight of `group_mmd` of the latent means per condition (0: off)
+                 encoder_conditions:bool=True,       # the encoder sees the conditions too (False: decoder only)
                  **kwargs):
         super().__init__(**kwargs)
         self.patch_shape = check_input_shape(input_shape, conv_layers)
         self.n_latent_dim, self.n_dense_dim, self.conv_layers = int(n_latent_dim), int(n_dense_dim), tuple(int(f) for f in conv_layers)
         self.dropout, self.beta, self.seed, self.batch_norm = float(dropout), float(beta), seed, bool(batch_norm)
         self.n_conditions = int(n_conditions)
+        self.condition_sizes = [self.n_conditions] if condition_sizes is None else [int(s) for s in condition_sizes]
+        if self.n_conditions and sum(self.condition_sizes) != self.n_conditions:
+            raise ValueError(f"`condition_sizes` {self.condition_sizes} must sum to n_conditions={self.n_conditions}.")
+        self.mmd_weight, self.encoder_conditions = float(mmd_weight), bool(encoder_conditions)
+        if not self.mmd_weight >= 0: raise ValueError(f"`mmd_weight` must be >= 0; got {mmd_weight!r}.")
         self.center_sigma = None if center_sigma is None else float(center_sigma)
         self._weights = None if center_sigma is None else center_weights(self.patch_shape[:2], self.center_sigma)
-        self.encoder = build_encoder(self.patch_shape, self.n_latent_dim, self.n_dense_dim, self.conv_layers,
-                                     self.dropout, self.n_conditions, self.batch_norm, seed)
+        self.encoder = build_encoder(self.patch_shape, self.n_latent_dim, self.n_dense_dim, self.conv_layers, self.dropout,
+                                     self.n_conditions if self.encoder_conditions else 0, self.batch_norm, seed)
         self.decoder = build_decoder(self.patch_shape, self.n_latent_dim, self.conv_layers, self.n_conditions,
                                      self.batch_norm, None if seed is None else seed + 7)
         self.sampling = Sampling(None if seed is None else seed + 11, name='sampling')
         self.reconstruction_loss_tracker = keras.metrics.Mean(name='reconstruction_loss')
         self.kl_loss_tracker = keras.metrics.Mean(name='kl_loss')
+        self.mmd_loss_tracker = keras.metrics.Mean(name='mmd_loss') if self._uses_mmd else None
         self.built = True
+
+    @property
+    def _uses_mmd(self)->bool: return bool(self.n_conditions) and self.mmd_weight > 0
 
     def _split(self, inputs):
         "Patches and conditions (None for the plain CVAE) from the model inputs."
@@ -192,46 +234,66 @@ class CVAE(keras.Model):
         return inputs, None
 
     def _enc(self, x, c, training=False):
-        return self.encoder(x if c is None else [x, c], training=training)
+        return self.encoder([x, c] if c is not None and self.encoder_conditions else x, training=training)
 
     def call(self, inputs, training=False):
         x, c = self._split(inputs)
         z_mean, z_log_var = self._enc(x, c, training)
         self.add_loss(ops.mean(kl_divergence(z_mean, z_log_var)))
+        if self._uses_mmd: self.add_loss(group_mmd(z_mean, c, self.condition_sizes))
         z = self.sampling([z_mean, z_log_var])
         return self.decoder(z if c is None else [z, c], training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        "Reconstruction BCE of the patches plus `beta` x the KL term recorded in the forward pass."
+        "Reconstruction BCE of the patches plus `beta` x KL (and `mmd_weight` x MMD) recorded in the forward pass."
         patches, _ = self._split(x)
         _, rec, _ = vae_loss(patches, y_pred, ops.zeros((1, 1)), ops.zeros((1, 1)), self.beta, weights=self._weights)
-        kl = ops.sum(ops.stack([ops.cast(l, 'float32') for l in self.losses])) if self.losses else ops.zeros(())
-        self.reconstruction_loss_tracker.update_state(rec)
-        self.kl_loss_tracker.update_state(kl)
-        return rec + self.beta * kl
-
-    def encode(self,
-               inputs,                 # patches (n, h, w, c), or (patches, one-hot conditions) for CondCVAE
-               batch_size:int=256,     # batch size of the forward passes
-              )->np.ndarray:           # (n, n_latent_dim) latent means
-        "Deterministic latent means `z_mean` of `inputs`, as numpy."
-        x, c = self._split(inputs)
-        out = self.encoder.predict(x if c is None else [x, np.asarray(c, 'float32')], batch_size=batch_size, verbose=0)
-        return np.asarray(out[0])
-
-    def decode(self, z, conditions=None, batch_size:int=256)->np.ndarray:
-        "Reconstructions (numpy) decoded from latents `z` (and one-hot `conditions` for CondCVAE)."
-        return np.asarray(self.decoder.predict(z if conditions is None else [z, np.asarray(conditions, 'float32')],
-                                               batch_size=batch_size, verbose=0))
+        ls = [ops.cast(l, 'float32') for l in self.losses]
+        kl = ls[0] if ls else ops.zeros(())
+        total = rec + self.beta * kl
+        self.reconstruction_loss_tracker.update_state(rec); self.kl_loss_tracker.update_state(kl)
+        if self._uses_mmd and len(ls) > 1:
+            total = total + self.mmd_weight * ls[1]; self.mmd_loss_tracker.update_state(ls[1])
+        return total
 
     def get_config(self):
         return {'name': self.name, 'trainable': self.trainable, 'input_shape': list(self.patch_shape),
                 'n_latent_dim': self.n_latent_dim, 'n_dense_dim': self.n_dense_dim, 'conv_layers': list(self.conv_layers),
                 'dropout': self.dropout, 'beta': self.beta, 'seed': self.seed, 'batch_norm': self.batch_norm,
-                'n_conditions': self.n_conditions, 'center_sigma': self.center_sigma}
+                'n_conditions': self.n_conditions, 'center_sigma': self.center_sigma, 'condition_sizes': self.condition_sizes,
+                'mmd_weight': self.mmd_weight, 'encoder_conditions': self.encoder_conditions}
 
     @classmethod
     def from_config(cls, config): return cls(**config)
+
+
+# %% ../nbs/03_cvae.ipynb #66cd3d43
+@patch
+def encode(self:CVAE,
+           inputs,                 # patches (n, h, w, c), or (patches, one-hot conditions) for CondCVAE
+           batch_size:int=256,     # batch size of the forward passes
+          )->np.ndarray:           # (n, n_latent_dim) latent means
+    "Deterministic latent means `z_mean` of `inputs`, as numpy."
+    x, c = self._split(inputs)
+    x = x if c is None or not self.encoder_conditions else [x, np.asarray(c, 'float32')]
+    return np.asarray(self.encoder.predict(x, batch_size=batch_size, verbose=0)[0])
+
+@patch
+def decode(self:CVAE, z, conditions=None, batch_size:int=256)->np.ndarray:
+    "Reconstructions (numpy) decoded from latents `z` (and one-hot `conditions` for CondCVAE)."
+    return np.asarray(self.decoder.predict(z if conditions is None else [z, np.asarray(conditions, 'float32')],
+                                           batch_size=batch_size, verbose=0))
+
+@patch
+def reconstruct(self:CVAE,
+                inputs,                 # patches, or (patches, one-hot conditions) for CondCVAE
+                as_conditions=None,     # one-hot conditions to decode with instead (counterfactual); None: the inputs' own
+                batch_size:int=256,     # batch size of the forward passes
+               )->np.ndarray:           # (n, h, w, c) reconstructions from the latent means
+    "Decode the latent means of `inputs`, with their own conditions or with `as_conditions` (what they would look like there)."
+    _, c = self._split(inputs)
+    return self.decode(self.encode(inputs, batch_size), c if as_conditions is None else as_conditions, batch_size)
+
 
 # %% ../nbs/03_cvae.ipynb #032622e1
 _JAX_CHECK = '''

@@ -161,7 +161,8 @@ def encode_patches(
     def _flush(k):                # encode the k buffered patches, batch by batch (predict_on_batch: no tf.data overhead)
         for a in range(0, k, batch_size):
             i, xb = pos[a:min(a + batch_size, k)], buf[a:min(a + batch_size, k)]
-            zm[i], zv[i] = model.encoder.predict_on_batch(xb if cond is None else [xb, np.asarray(cond[i], np.float32)])
+            plain = cond is None or not getattr(model, 'encoder_conditions', True)   # decoder-only conditioning
+            zm[i], zv[i] = model.encoder.predict_on_batch(xb if plain else [xb, np.asarray(cond[i], np.float32)])
     k = 0
     for idx, p in iter_sample_patches(sdata, sample, obs_names, meta, r, batch_size=step):
         a = 0

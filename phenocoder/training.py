@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_training.ipynb #2d41632d
 from __future__ import annotations
-import json, os, time, warnings
+import json, os, shutil, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,32 +14,12 @@ from .core import Phenocoder, check_key, check_name
 from .patches import load_dataset
 from .cvae import CVAE, check_input_shape
 from .condcvae import CondCVAE
+from .model import PhenoModel, one_hot, write_json, recover_folder
 
 # %% auto #0
-__all__ = ['one_hot_conditions', 'split_by_sample', 'make_feed', 'TrainingRun', 'initialize_model', 'reconstruction_figure',
-           'embed_2d', 'latent_figure', 'preview_figures', 'train', 'load_model', 'condition_inputs']
-
-# %% ../nbs/05_training.ipynb #fd1553f9
-def one_hot_conditions(
-    table:pd.DataFrame,            # the patch table (one row per patch)
-    conditions:list,               # columns to encode ([] -> no conditions)
-    categories:dict|None=None,     # {column: [category, ...]} fitted before (default: fit on `table`)
-)->tuple:                          # (one-hot float32 array (n, sum of categories), categories)
-    "One-hot encode the `conditions` columns of `table` together; returns the matrix and the categories used."
-    conditions = list(conditions or [])
-    for c in conditions: check_key(c, table.columns, 'condition (column of the patch table)')
-    if categories is None:
-        categories = {c: sorted(pd.unique(table[c].astype(str)).tolist()) for c in conditions}
-    blocks = []
-    for c in conditions:
-        cats = list(categories[c])
-        codes = pd.Categorical(table[c].astype(str), categories=cats).codes
-        if (codes < 0).any():
-            bad = sorted(set(table[c].astype(str)[codes < 0]))[:5]
-            raise ValueError(f"Condition {c!r} has values {bad} unseen in training; known: {cats}.")
-        blocks.append(np.eye(len(cats), dtype='float32')[codes])
-    onehot = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(table), 0), 'float32')
-    return onehot, categories
+__all__ = ['CONDITIONING', 'MMD_WEIGHT', 'split_by_sample', 'make_feed', 'TrainingRun', 'check_model_args', 'initialize_model',
+           'reconstruction_figure', 'embed_2d', 'latent_figure', 'preview_figures', 'checkpoint_dir', 'Checkpoints',
+           'train', 'load_model', 'condition_inputs']
 
 # %% ../nbs/05_training.ipynb #efe33fc5
 def split_by_sample(
@@ -140,22 +120,23 @@ def _stream(patches, idx, batch_size, shuffle, seed, window:int=8):
     sig = (tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int64))
     return tf.data.Dataset.from_generator(gen, output_signature=sig)
 
-# %% ../nbs/05_training.ipynb #7fc1b1e9
+# %% ../nbs/05_training.ipynb #0b0e9bc2
 class TrainingRun:
-    "Everything `train` needs: the model, the feeds, the configuration and where to save."
+    "Everything `train` needs: the model (a `PhenoModel`), the feeds, the configuration and where to save."
     def __init__(self, model, train_feed, val_feed, config, model_dir, patches, onehot, table, train_idx, val_idx):
-        self.model, self.train_feed, self.val_feed, self.config = model, train_feed, val_feed, config
+        self.model, self.train_feed, self.val_feed, self.config = PhenoModel(model, config), train_feed, val_feed, config
         self.model_dir, self.patches, self.onehot, self.table = Path(model_dir), patches, onehot, table
         self.train_idx, self.val_idx, self.history = train_idx, val_idx, None
     def __repr__(self):
         c = self.config
         return (f"TrainingRun({c['model_class']} {c['name']!r}: {len(self.train_idx):,} train / {len(self.val_idx):,} "
-                f"validation patches, conditions {c['conditions']}, {self.model.count_params():,} parameters; {self.model_dir})")
+                f"validation patches, conditions {c['conditions']}, {self.model.module.count_params():,} parameters; {self.model_dir})")
 
 def _normalisation(meta:dict)->dict:
     "The parts of a dataset's meta.json that inference needs to cut and scale patches the same way."
     keys = ('dataset', 'patch_size', 'channels', 'spatial_key_index', 'scale', 'scale_percentile', 'scale_per_sample',
-            'ranges', 'table_key', 'sample_key', 'image_key', 'samples', 'fill', 'drop_border')
+            'ranges', 'table_key', 'sample_key', 'image_key', 'samples', 'fill', 'drop_border',
+            'mask', 'mask_dilation', 'labels_key', 'input_channels')
     return {k: meta[k] for k in keys if k in meta}
 
 def _open_datasets(dir_dataset, datasets, input_shape):
@@ -175,6 +156,41 @@ def _open_datasets(dir_dataset, datasets, input_shape):
     table = pd.concat([d.table.assign(dataset=d.meta['dataset']) for d in opened], ignore_index=True)
     return opened, table
 
+
+# %% ../nbs/05_training.ipynb #e9958230
+def _positive_int(value, name:str)->int:
+    "`value` as an int if it is a positive integer (numpy ints and integral floats too), else a ValueError naming `name`."
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)) \
+       or not np.isfinite(value) or value != int(value) or int(value) < 1:
+        raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+    return int(value)
+
+def check_model_args(n_latent_dim, n_dense_dim, batch_size, conv_layers, dropout, beta, val_frac, n_workers=1)->dict:
+    "Validate `initialize_model`'s sizes, counts and rates up front; return them cleaned (messages name the parameter)."
+    if isinstance(conv_layers, (str, bytes)) or not hasattr(conv_layers, '__len__') or len(conv_layers) == 0:
+        raise ValueError(f"`conv_layers` must be a non-empty list of positive filter counts; got {conv_layers!r}.")
+    out = dict(n_latent_dim=_positive_int(n_latent_dim, 'n_latent_dim'), n_dense_dim=_positive_int(n_dense_dim, 'n_dense_dim'),
+               batch_size=_positive_int(batch_size, 'batch_size'), n_workers=_positive_int(n_workers, 'n_workers'),
+               conv_layers=tuple(_positive_int(f, f'conv_layers[{k}]') for k, f in enumerate(conv_layers)))
+    for v, n, lo, hi in ((dropout, 'dropout', 0, 1), (val_frac, 'val_frac', 0, 1)):
+        if not isinstance(v, (int, float, np.number)) or not (lo <= v < hi) or (n == 'val_frac' and v == 0):
+            raise ValueError(f"`{n}` must be a number in {'(0, 1)' if n == 'val_frac' else '[0, 1)'}; got {v!r}.")
+    if not isinstance(beta, (int, float, np.number)) or not (np.isfinite(beta) and beta >= 0):
+        raise ValueError(f"`beta` must be a finite number >= 0; got {beta!r}.")
+    return out
+
+CONDITIONING = {'mmd': 'conditions enter encoder and decoder; an MMD penalty makes the latent means of every condition group alike',
+                'decoder': 'conditions enter the decoder only',
+                'concat': "conditions enter encoder and decoder (the original's CondCVAE)"}
+MMD_WEIGHT = 1000.0   # default weight of the MMD penalty (chosen by measurement, see "Conditioning" below)
+
+def _warn_constant(categories:dict):
+    "Warn about conditions with a single value: they cannot inform the model."
+    one = {c: v[0] for c, v in categories.items() if len(v) == 1}
+    if one: warnings.warn(f"Condition(s) {sorted(one)} have a single value in the training data ({one}): they carry no information.")
+
+
+# %% ../nbs/05_training.ipynb #b84eebd4
 def initialize_model(
     dir_dataset,                        # folder holding the datasets (`generate_dataset`'s `dir_dataset`)
     datasets,                           # dataset name(s) to train on together
@@ -196,16 +212,29 @@ def initialize_model(
     rotate:bool=True,                   # augment with random 90-degree rotations (False: the original feed)
     val_frac:float=0.2,                 # share of patches (whole samples) used for validation
     max_memory_gb:float=4.0,            # read the patches into memory when they take at most this much, else stream
+    conditioning:str='mmd',             # how conditions act: 'mmd', 'decoder', 'concat' (the original); see below
+    mmd_weight:float|None=None,         # weight of the MMD penalty for conditioning='mmd' (None: the default, MMD_WEIGHT)
+    overwrite:bool=False,               # replace a trained model of the same name (kept until the new one is trained)
 )->TrainingRun:
     "Build the model and the train / validation feeds for `datasets`, and write the model's `config.json`."
     datasets = [datasets] if isinstance(datasets, str) else list(datasets)
     if not datasets: raise ValueError("No datasets: pass `datasets` (names written by `generate_dataset`).")
-    conditions = list(conditions or [])
+    conditions = [conditions] if isinstance(conditions, str) else list(conditions or [])
+    a = check_model_args(n_latent_dim, n_dense_dim, batch_size, conv_layers, dropout, beta, val_frac, n_workers)
+    n_latent_dim, n_dense_dim, batch_size, conv_layers, n_workers = (a[k] for k in ('n_latent_dim', 'n_dense_dim', 'batch_size', 'conv_layers', 'n_workers'))
+    check_key(conditioning, CONDITIONING, 'conditioning')
+    mmd_weight = (MMD_WEIGHT if mmd_weight is None else float(mmd_weight)) if conditioning == 'mmd' else 0.0
     input_shape = check_input_shape(input_shape, conv_layers)
     name = check_name(name or ('condcvae' if conditions else 'cvae'), 'model name')
+    model_dir = Path(dir_dataset) / 'models' / name
+    recover_folder(model_dir)
+    if (model_dir / 'model.keras').exists() and not overwrite:
+        raise FileExistsError(f"Model {name!r} in {str(model_dir)!r} is trained: pass overwrite=True to replace it once "
+                              f"the new one is trained, or choose another name.")
     keras.utils.set_random_seed(seed)
     opened, table = _open_datasets(dir_dataset, datasets, input_shape)
-    onehot, categories = one_hot_conditions(table, conditions)
+    onehot, categories = one_hot(table, conditions)
+    _warn_constant(categories)
     train_idx, val_idx = split_by_sample(table['dataset'].astype(str) + '/' + table['sample'].astype(str), val_frac, seed)
     n_bytes = len(table) * int(np.prod(input_shape)) * 4
     patches = np.concatenate([np.asarray(d.patches[:], 'float32') for d in opened]) if n_bytes <= max_memory_gb * 2**30 \
@@ -217,25 +246,23 @@ def initialize_model(
     val_feed = make_feed(patches, cond, val_idx, batch_size, False, False, False, seed, n_workers)
     kw = dict(input_shape=input_shape, n_latent_dim=n_latent_dim, n_dense_dim=n_dense_dim, conv_layers=tuple(conv_layers),
               dropout=dropout, beta=beta, seed=seed, batch_norm=batch_norm, center_sigma=center_sigma)
-    model = CondCVAE(**kw, n_conditions=onehot.shape[1]) if conditions else CVAE(**kw)
+    if conditions:
+        model = CondCVAE(**kw, n_conditions=onehot.shape[1], condition_sizes=[len(categories[c]) for c in conditions],
+                         mmd_weight=mmd_weight, encoder_conditions=conditioning != 'decoder')
+    else: model = CVAE(**kw)
     groups = table['dataset'].astype(str) + '/' + table['sample'].astype(str)
     config = dict(format=1, name=name, model_class=type(model).__name__, model=model.get_config(), conditions=conditions,
-                  categories=categories, datasets=datasets, dir_dataset=str(dir_dataset),
+                  categories=categories, conditioning=conditioning if conditions else None,
+                  mmd_weight=mmd_weight if conditions else 0.0, datasets=datasets, dir_dataset=str(dir_dataset),
                   normalisation={d.meta['dataset']: _normalisation(d.meta) for d in opened},
                   seed=seed, batch_size=batch_size, n_workers=n_workers, flip=flip, rotate=rotate, shuffle=shuffle, val_frac=val_frac,
                   split=dict(train_samples=sorted(set(groups[train_idx])), val_samples=sorted(set(groups[val_idx])),
                              n_train=int(len(train_idx)), n_val=int(len(val_idx))),
-                  keras_backend=keras.backend.backend(), keras_version=keras.__version__, trained=False)
-    model_dir = Path(dir_dataset) / 'models' / name
-    model_dir.mkdir(parents=True, exist_ok=True)
-    _write_config(model_dir, config)
+                  keras_backend=keras.backend.backend(), keras_version=keras.__version__, trained=False, overwrite=bool(overwrite))
+    if not (model_dir / 'model.keras').exists():      # a trained model stays untouched until its successor is trained
+        model_dir.mkdir(parents=True, exist_ok=True); write_json(model_dir / 'config.json', config)
     return TrainingRun(model, train_feed, val_feed, config, model_dir, patches, onehot, table, train_idx, val_idx)
 
-def _write_config(model_dir, config):
-    "Write config.json atomically."
-    tmp = Path(model_dir) / '.config.json.tmp'
-    tmp.write_text(json.dumps(config, indent=1, default=lambda o: o.tolist() if hasattr(o, 'tolist') else str(o)))
-    os.replace(tmp, Path(model_dir) / 'config.json')
 
 # %% ../nbs/05_training.ipynb #6e1574f9
 def reconstruction_figure(
@@ -290,7 +317,7 @@ def latent_figure(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/05_training.ipynb #f1d457ab
+# %% ../nbs/05_training.ipynb #cb1d255f
 def _figure_png(fig)->bytes:
     "A matplotlib figure as PNG bytes (the figure is closed)."
     import io, matplotlib.pyplot as plt
@@ -323,14 +350,54 @@ def preview_figures(
         x = np.asarray(run.patches[i], 'float32')
         return (x, run.onehot[i]) if cond else x
     xm = inputs(m_idx)
-    zm = run.model.encode(xm)
-    rec = run.model.decode(zm, run.onehot[m_idx] if cond else None)
-    z = run.model.encode(inputs(l_idx))
+    zm = run.model.module.encode(xm)
+    rec = run.model.module.decode(zm, run.onehot[m_idx] if cond else None)
+    z = run.model.module.encode(inputs(l_idx))
     labels = {c: run.table[c].to_numpy()[l_idx] for c in run.config['conditions']} or {'sample': run.table['sample'].to_numpy()[l_idx]}
     channels = next(iter(run.config['normalisation'].values())).get('channels')
     return {'reconstruction': reconstruction_figure(xm[0] if cond else xm, rec, n_montage, channels),
             'latent': latent_figure(z, labels, method, run.config['seed'])}
 
+
+# %% ../nbs/05_training.ipynb #ec2a97ec
+def checkpoint_dir(model_dir)->Path:
+    "Where a training run keeps its checkpoints: `.NAME.training` beside the model folder."
+    model_dir = Path(model_dir); return model_dir.parent / f'.{model_dir.name}.training'
+
+def _save_keras(module, path:Path):
+    "Save a Keras model to `path` atomically (Keras writes in place)."
+    tmp = path.parent / f'.{path.stem}.tmp-{os.getpid()}.keras'
+    module.save(tmp); os.replace(tmp, path)
+
+class Checkpoints(keras.callbacks.Callback):
+    "At each epoch's end: the model (with optimizer state) as `last.keras`, the best one as `best.keras`, the history so far."
+    def __init__(self, folder, history:dict|None=None):
+        super().__init__()
+        self.folder, self.history = Path(folder), {k: list(v) for k, v in (history or {}).items()}
+        self.folder.mkdir(parents=True, exist_ok=True)
+    def on_epoch_end(self, epoch, logs=None):
+        for k, v in (logs or {}).items(): self.history.setdefault(k, []).append(float(v))
+        vl = self.history.get('val_loss', [np.inf])
+        _save_keras(self.model, self.folder / 'last.keras')
+        if vl[-1] <= min(vl):
+            tmp = self.folder / f'.best.tmp-{os.getpid()}.keras'
+            shutil.copyfile(self.folder / 'last.keras', tmp); os.replace(tmp, self.folder / 'best.keras')
+        write_json(self.folder / 'state.json', {'epochs': len(vl), 'history': self.history,
+                                                'best_epoch': int(np.argmin(vl)) + 1, 'best_val_loss': float(min(vl))})
+
+def _resume(run, folder:Path)->dict:
+    "Load the last checkpoint of `run` into its model (weights and optimizer); return the history so far."
+    st = folder / 'state.json'
+    if not (st.is_file() and (folder / 'last.keras').is_file()):
+        raise FileNotFoundError(f"Nothing to resume: no checkpoint in {str(folder)!r} (train without resume=True).")
+    last = keras.saving.load_model(folder / 'last.keras')
+    run.model.module.set_weights(last.get_weights())
+    run.model.module.optimizer.build(run.model.module.trainable_variables)
+    for v, w in zip(run.model.module.optimizer.variables, last.optimizer.variables): v.assign(w)
+    return json.loads(st.read_text())['history']
+
+
+# %% ../nbs/05_training.ipynb #967e6d47
 def train(
     run:TrainingRun,                    # from `initialize_model`
     n_epochs:int=100,                   # maximum number of epochs
@@ -345,55 +412,56 @@ def train(
     verbose:int|str='auto',             # Keras progress output (0: silent, 1: progress bar, 2: one line per epoch)
     tensorboard:bool=True,              # log scalars to TensorBoard
     callbacks:list|None=None,           # further Keras callbacks
+    resume:bool=False,                  # continue from the last checkpoint of an interrupted run of this model
 )->dict:                                # the Keras history (per-epoch losses)
-    "Train the run's model with Adam, early stopping, learning-rate reduction and TensorBoard; save it to `run.model_dir`."
-    name, root = run.config['name'], Path(run.config['dir_dataset'])
-    log_dir = root / 'tensorboard_logs' / name
-    run.model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    "Train the run's model (Adam, early stopping, learning-rate reduction, checkpoints); save it to `run.model_dir` atomically."
+    n_epochs = _positive_int(n_epochs, 'n_epochs')
+    name, root, m = run.config['name'], Path(run.config['dir_dataset']), run.model.module
+    log_dir, ck = root / 'tensorboard_logs' / name, checkpoint_dir(run.model_dir)
+    m.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    if resume: past = _resume(run, ck)
+    else: shutil.rmtree(ck, ignore_errors=True); past = {}
+    done = len(past.get('loss', []))
     cbs = [keras.callbacks.EarlyStopping('val_loss', patience=early_stopping_patience, restore_best_weights=True),
            keras.callbacks.ReduceLROnPlateau('val_loss', factor=factor_learning_rate, patience=learning_rate_patience,
-                                             min_lr=min_learning_rate)]
+                                             min_lr=min_learning_rate), Checkpoints(ck, past)]
     if tensorboard: cbs.append(keras.callbacks.TensorBoard(str(log_dir), write_graph=False))
     cbs += list(callbacks or [])
     t0 = time.time()
-    hist = run.model.fit(run.train_feed, validation_data=run.val_feed, epochs=n_epochs, callbacks=cbs, verbose=verbose,
-                         shuffle=False).history  # the feed shuffles
-    run.history = {k: [float(v) for v in vs] for k, vs in hist.items()}
+    if done < n_epochs:
+        m.fit(run.train_feed, validation_data=run.val_feed, epochs=n_epochs, initial_epoch=done, callbacks=cbs,
+              verbose=verbose, shuffle=False)   # the feed shuffles
+    run.history = cbs[2].history
     best = int(np.argmin(run.history['val_loss']))
+    if best < done: m.set_weights(keras.saving.load_model(ck / 'best.keras').get_weights())   # the best came before resuming
     run.config.update(trained=True, training=dict(
-        n_epochs=n_epochs, epochs_run=len(run.history['val_loss']), best_epoch=best + 1,
+        n_epochs=n_epochs, epochs_run=len(run.history['val_loss']), best_epoch=best + 1, resumed_at=done or None,
         best_val_loss=run.history['val_loss'][best], seconds=round(time.time() - t0, 2), learning_rate=learning_rate,
         min_learning_rate=min_learning_rate, factor_learning_rate=factor_learning_rate,
         learning_rate_patience=learning_rate_patience, early_stopping_patience=early_stopping_patience),
         history=run.history, tensorboard_logs=str(log_dir) if tensorboard else None)
-    run.model.save(run.model_dir / 'model.keras')
-    _write_config(run.model_dir, run.config)
+    run.model.save(run.model_dir, overwrite=True)    # initialize_model refused a trained model unless overwrite=True
+    shutil.rmtree(ck, ignore_errors=True)
     if plot:
         figs = preview_figures(run, n_preview, plot_frac)
         _log_images(log_dir, {k: _figure_png(f) for k, f in figs.items()}, len(run.history['val_loss']))
     return run.history
 
+
 # %% ../nbs/05_training.ipynb #79d8e273
 def load_model(
     model_dir,              # a model folder `dir_dataset/models/<name>` or its config.json
-)->tuple:                   # (model, config dict)
-    "Load a trained model and its configuration."
-    p = Path(model_dir)
-    if p.name == 'config.json': p = p.parent
-    if not (p / 'config.json').is_file(): raise FileNotFoundError(f"No config.json in {str(p)!r}: not a model folder.")
-    config = json.loads((p / 'config.json').read_text())
-    if not (p / 'model.keras').is_file():
-        raise FileNotFoundError(f"Model {config.get('name')!r} in {str(p)!r} has no model.keras: it was initialised but not trained.")
-    model = keras.saving.load_model(p / 'model.keras')
-    return model, config
+)->PhenoModel:              # the model, its conditions, categories, normalisation and history
+    "Load a trained model (see `PhenoModel.load`: files are checked before Keras reads them)."
+    return PhenoModel.load(model_dir)
 
 def condition_inputs(
-    config:dict,            # a model's configuration (from `load_model`)
+    config:dict,            # a model's configuration (`PhenoModel.config`)
     table:pd.DataFrame,     # a patch table (or any table with the condition columns)
 ):                          # one-hot (n, k) float32, or None for a plain CVAE
-    "The one-hot condition matrix of `table` encoded with the categories saved with the model."
+    "The one-hot condition matrix of `table` encoded with the categories saved with the model (see `one_hot`)."
     if not config['conditions']: return None
-    return one_hot_conditions(table, config['conditions'], config['categories'])[0]
+    return one_hot(table, config['conditions'], config['categories'])[0]
 
 # %% ../nbs/05_training.ipynb #77e3e3e5
 @patch
@@ -447,9 +515,9 @@ def train(self:Phenocoder,
 def load_model(self:Phenocoder,
                model_dir=None,        # model folder or its config.json (default: `model_config` if a path, else `model_dir`)
               ):
-    "Load a trained model into `self.model` / `self.model_config` / `self.model_dir`."
+    "Load a trained model into `self.model` (a `PhenoModel`), `self.model_config` and `self.model_dir`."
     src = model_dir if model_dir is not None else (self.model_config if isinstance(self.model_config, (str, Path)) else self.model_dir)
     if src is None: raise RuntimeError("No model to load: pass `model_dir` (or set `model_dir` / `model_config`).")
-    self.model, self.model_config = load_model(src)
-    self.model_dir = Path(src).parent if Path(src).name == 'config.json' else Path(src)
+    self.model = load_model(src)
+    self.model_config, self.model_dir = self.model.config, self.model.path
     return self.model
