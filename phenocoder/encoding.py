@@ -15,11 +15,13 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import check_key, radius_graph, Phenocoder
 from .patches import iter_sample_patches, sample_range
+from .data import check_objects
+from .model import PhenoModel, one_hot
 import phenocoder.training  # noqa: F401  (Phenocoder.load_model, used when `model_config` is a path)
 
 # %% auto #0
-__all__ = ['mean_neighbour_matrix', 'spatial_message_passing', 'check_normalisation', 'condition_values', 'one_hot',
-           'encode_patches', 'latent_table', 'encode']
+__all__ = ['mean_neighbour_matrix', 'spatial_message_passing', 'check_normalisation', 'condition_values', 'encode_patches',
+           'latent_table', 'encode']
 
 # %% ../nbs/06_encoding.ipynb #691e960d
 def _check_radius(radius)->float:
@@ -111,29 +113,6 @@ def condition_values(
         else: out[c] = obs[check_key(c, obs.columns, 'condition (obs column)')].to_numpy()
     return pd.DataFrame(out, index=obs.index)
 
-def one_hot(
-    values:pd.DataFrame,       # one column per condition
-    categories,                # {condition: categories} as saved with the model, or a list of category lists in column order
-)->np.ndarray:                 # (n, total categories) float32
-    "One-hot encode each condition over its training categories and concatenate; unseen values give zeros (with a warning)."
-    if isinstance(categories, dict):
-        categories = [categories[check_key(c, categories, 'condition with saved categories')] for c in values.columns]
-    if len(categories) != values.shape[1]:
-        raise ValueError(f"{values.shape[1]} conditions {list(values.columns)} but {len(categories)} category lists.")
-    blocks = []
-    for (name, v), cats in zip(values.items(), categories):
-        cats = [str(c) for c in cats]
-        codes = pd.Categorical(v.astype(str), categories=pd.Index(cats).unique()).codes
-        if (codes < 0).any():
-            unseen = pd.unique(v[codes < 0].astype(str))
-            warnings.warn(f"{int((codes < 0).sum()):,} object(s) have a {name!r} value the model never saw in training "
-                          f"({', '.join(unseen[:5])}{', ...' if len(unseen) > 5 else ''}; known: "
-                          f"{', '.join(cats[:10])}{', ...' if len(cats) > 10 else ''}): their {name!r} one-hot block is zero.")
-        b = np.zeros((len(v), len(cats)), np.float32)
-        ok = codes >= 0
-        b[np.flatnonzero(ok), codes[ok]] = 1
-        blocks.append(b)
-    return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(values), 0), np.float32)
 
 # %% ../nbs/06_encoding.ipynb #b160ceef
 def _chunk_rows(n_bytes_per_obj:int, batch_size:int, max_bytes:int=256 * 2**20)->int:
@@ -141,7 +120,7 @@ def _chunk_rows(n_bytes_per_obj:int, batch_size:int, max_bytes:int=256 * 2**20)-
     return int(max(1, max_bytes // max(n_bytes_per_obj, 1) // batch_size) * batch_size)
 
 def encode_patches(
-    model,                      # a trained `CVAE` / `CondCVAE`
+    model,                      # a trained `CVAE` / `CondCVAE` (or a `PhenoModel`)
     sdata,                      # SpatialData with the images and the table
     meta:dict,                  # dataset meta used to cut and scale (see `phenocoder.patches.sample_patches`)
     obs_names,                  # the objects to encode (all of one sample)
@@ -151,12 +130,14 @@ def encode_patches(
     chunk_bytes:int=256 * 2**20,# about this many bytes of patches are held at once
 )->tuple:                       # (z_mean, z_log_var), each (n, n_latent_dim) float32, rows in `obs_names` order
     "Cut, scale and encode the patches of one sample's objects, streaming in bounded-memory chunks."
+    model = model.module if isinstance(model, PhenoModel) else model
     n, d = len(obs_names), int(model.n_latent_dim)
     zm, zv = np.empty((n, d), np.float32), np.empty((n, d), np.float32)
     h, w = meta['patch_size']
-    step = _chunk_rows(h * w * len(meta['channels']) * 4, batch_size, chunk_bytes)
+    n_in = len(meta.get('input_channels') or meta['channels'])   # + the mask channel of mask='channel' datasets
+    step = _chunk_rows(h * w * n_in * 4, batch_size, chunk_bytes)
     r = sample_range(sdata, sample, meta) if meta['scale'] else None
-    buf = np.empty((max(1, min(step, n)), h, w, len(meta['channels'])), np.float32)
+    buf = np.empty((max(1, min(step, n)), h, w, n_in), np.float32)
     pos = np.empty(len(buf), np.int64)
     def _flush(k):                # encode the k buffered patches, batch by batch (predict_on_batch: no tf.data overhead)
         for a in range(0, k, batch_size):
@@ -207,10 +188,10 @@ def _check_images(sdata, samples, image_key):
 
 def encode(
     sdata,                                  # SpatialData with images `f"{image_key}_{sample}"` and the source table
-    model,                                  # a trained `CVAE` / `CondCVAE`
-    meta:dict,                              # meta of the training dataset (`load_dataset(...).meta`): keys, patch size, normalisation
-    conditions:list|None=None,              # condition names of a `CondCVAE` (e.g. ['dataset', 'z'])
-    categories=None,                        # their one-hot categories as fitted in training ({condition: [...]} or lists)
+    model,                                  # a trained `PhenoModel` (or a bare `CVAE` / `CondCVAE` with `meta`, `conditions`, `categories`)
+    meta:dict|None=None,                    # cutting and normalisation of the training dataset (default: the PhenoModel's record)
+    conditions:list|None=None,              # condition names (default: the PhenoModel's)
+    categories=None,                        # their one-hot categories as fitted in training (default: the PhenoModel's)
     dataset:str|None=None,                  # value of the `dataset` condition (default: `meta['dataset']`)
     batch_size:int=64,                      # encoder batch size
     spatial_key_index:str|None=None,        # `.obsm` key of (y, x[, z]) image indices (default: the recorded one)
@@ -224,9 +205,19 @@ def encode(
     image_key:str|None=None,                # images are `f"{image_key}_{sample}"` (default: the recorded one)
     key_added:str|None='phenocoder',        # write the result as `sdata.tables[key_added]` (None: only return it)
     progress:bool=True,                     # tqdm progress over samples
+    as_condition:dict|None=None,            # {condition: value} to encode every object with (e.g. a new batch as a known one)
+    labels_key:str|None=None,               # labels `f"{labels_key}_{sample}"` of masked datasets (default: the recorded one)
 )->ad.AnnData:                              # the latent table, one row per object of the source table
     "Embed every object of every sample with `model` (latent means), cutting patches exactly as the training dataset was made."
     radius = None if spatial_message_passing_radius is None else _check_radius(spatial_message_passing_radius)
+    if isinstance(model, PhenoModel):
+        ds_names = list(model.normalisation)
+        dataset = dataset if dataset is not None else (ds_names[0] if ds_names else None)
+        if meta is None: meta = {'dataset': dataset, **model.normalisation[check_key(dataset, ds_names, 'dataset (the model was trained on)')]}
+        conditions = model.conditions if conditions is None else conditions
+        categories = model.categories if categories is None else categories
+        model = model.module
+    if meta is None: raise ValueError("`meta` is needed with a bare Keras model (pass a PhenoModel to use its record).")
     norm = check_normalisation(meta, scale, scale_percentile, scale_per_sample)
     meta = {**meta, 'table_key': table_key or meta['table_key'], 'sample_key': sample_key or meta['sample_key'],
             'image_key': image_key or meta['image_key'], 'spatial_key_index': spatial_key_index or meta['spatial_key_index']}
@@ -237,13 +228,15 @@ def encode(
     svals = src.obs[meta['sample_key']].astype(str).to_numpy()
     samples = list(pd.unique(svals))
     _check_images(sdata, samples, meta['image_key'])
+    lk = (labels_key or meta.get('labels_key')) if meta.get('mask') else None
+    check_objects(sdata, meta['table_key'], meta['sample_key'], meta['spatial_key_index'], meta['image_key'], lk)
     conditions, n_cond = list(conditions or []), int(getattr(model, 'n_conditions', 0) or 0)
     if bool(n_cond) != bool(conditions):
         raise ValueError(f"The model takes {n_cond} one-hot condition values but conditions {conditions} were given.")
     dataset = dataset or meta['dataset']
     idx = np.asarray(src.obsm[meta['spatial_key_index']])
     z = np.rint(idx[:, 2]).astype(np.int64) if idx.shape[1] > 2 else np.zeros(len(src), np.int64)
-    cond = one_hot(condition_values(src.obs, conditions, dataset, z), categories or {}) if conditions else None
+    cond = one_hot(condition_values(src.obs, conditions, dataset, z), conditions, categories or {}, as_condition)[0] if conditions else None
     if cond is not None and cond.shape[1] != n_cond:
         raise ValueError(f"The conditions' one-hot width is {cond.shape[1]} but the model expects {n_cond}.")
     zm = np.empty((src.n_obs, int(model.n_latent_dim)), np.float32); zv = np.empty_like(zm)
@@ -254,8 +247,9 @@ def encode(
     params = {'dataset': dataset, 'conditions': conditions, 'batch_size': int(batch_size), 'table_key': meta['table_key'],
               'sample_key': meta['sample_key'], 'image_key': meta['image_key'], 'spatial_key_index': meta['spatial_key_index'],
               'patch_size': list(meta['patch_size']), 'channels': list(meta['channels']), **norm,
-              'spatial_message_passing_radius': radius, 'spatial_key': spatial_key}
-    out = latent_table(src, zm, zv, {'phenocoder': {'params': params}})
+              'spatial_message_passing_radius': radius, 'spatial_key': spatial_key, 'as_condition': dict(as_condition or {}),
+              'mask': meta.get('mask'), 'mask_dilation': meta.get('mask_dilation')}
+    out = latent_table(src, zm, zv, {key_added or 'phenocoder': {'params': params}})
     if radius is not None: spatial_message_passing(out, radius, spatial_key, sample_key=meta['sample_key'])
     if key_added is not None: sdata.tables[key_added] = out
     return out
@@ -263,18 +257,14 @@ def encode(
 # %% ../nbs/06_encoding.ipynb #f3da5d8a
 _ENCODE_DEFAULTS = {'scale': True, 'scale_percentile': 1, 'scale_per_sample': True}
 
-def _model_record(pheno, dataset=None)->tuple:
-    "(config, dataset, its recorded meta) of `pheno`'s trained model, with clear errors when there is none."
+def _trained_model(pheno)->PhenoModel:
+    "`pheno`'s trained `PhenoModel` (loaded when `model_config` is a path), with clear errors when there is none."
     if pheno.model is None and isinstance(pheno.model_config, (str, Path)): pheno.load_model(pheno.model_config)
-    cfg = pheno.model_config
-    if pheno.model is None or not isinstance(cfg, dict):
+    if not isinstance(pheno.model, PhenoModel):
         raise RuntimeError("No trained model: call `initialize_model(...)` and `train(...)`, or `load_model(...)`, before `encode`.")
-    if not cfg.get('trained', True):
-        raise RuntimeError(f"Model {cfg.get('name')!r} was initialised but not trained: call `train(...)` (or `load_model(...)`) before `encode`.")
-    datasets = list(cfg.get('datasets') or [])
-    dataset = dataset if dataset is not None else datasets[0]
-    check_key(dataset, datasets, 'dataset (the model was trained on)')
-    return cfg, dataset, {'dataset': dataset, **cfg['normalisation'][dataset]}
+    if not pheno.model.trained:
+        raise RuntimeError(f"Model {pheno.model.name!r} was initialised but not trained: call `train(...)` (or `load_model(...)`) before `encode`.")
+    return pheno.model
 
 @patch
 def encode(self:Phenocoder,
@@ -286,15 +276,25 @@ def encode(self:Phenocoder,
            spatial_message_passing_radius:float|None=None, # also write `.layers['spatial_message_passing']` at this physical radius
            dataset:str|None=None,                   # training dataset whose name and normalisation to use (default: the first)
            progress:bool=True,                      # tqdm progress over samples
-          )->ad.AnnData:                            # `sdata.tables['phenocoder']`
-    "Embed every object of every sample into `sdata.tables['phenocoder']` (latent means; see `encode`)."
+           *,
+           key_added:str='phenocoder',              # the output table `sdata.tables[key_added]` and its `.uns[key_added]` entry
+           as_condition:dict|None=None,             # {condition: value} for every object (e.g. encode a new batch as a known one)
+           table_key:str|None=None,                 # source table (None: `self.table_key`)
+           sample_key:str|None=None,                # sample column (None: `self.sample_key`)
+           image_key:str|None=None,                 # images `f"{image_key}_{sample}"` (None: `self.image_key`)
+           spatial_key:str|None=None,               # physical coordinates for message passing (None: `self.spatial_key`)
+          )->ad.AnnData:                            # `sdata.tables[key_added]`
+    "Embed every object of every sample into `sdata.tables[key_added]` (latent means; see `encode`)."
     if self.sdata is None: raise RuntimeError("No SpatialData yet: call `add_sdata(sdata)` first.")
     if spatial_message_passing_radius is not None: _check_radius(spatial_message_passing_radius)
-    cfg, dataset, meta = _model_record(self, dataset)
+    table_key, sample_key, image_key, spatial_key = self.resolve_settings(
+        table_key=table_key, sample_key=sample_key, image_key=image_key, spatial_key=spatial_key)
+    model = _trained_model(self)
+    datasets = list(model.normalisation)
+    check_key(dataset if dataset is not None else datasets[0], datasets, 'dataset (the model was trained on)')
     given = {k: (None if v == _ENCODE_DEFAULTS[k] else v) for k, v in
              {'scale': scale, 'scale_percentile': scale_percentile, 'scale_per_sample': scale_per_sample}.items()}
-    return encode(self.sdata, self.model, meta, conditions=cfg.get('conditions') or [], categories=cfg.get('categories') or {},
-                  dataset=dataset, batch_size=batch_size, spatial_key_index=spatial_key_index,
-                  spatial_message_passing_radius=spatial_message_passing_radius, spatial_key=self.spatial_key,
-                  table_key=self.table_key, sample_key=self.sample_key, image_key=self.image_key, key_added='phenocoder',
-                  progress=progress, **given)
+    return encode(self.sdata, model, dataset=dataset, batch_size=batch_size, spatial_key_index=spatial_key_index,
+                  spatial_message_passing_radius=spatial_message_passing_radius, spatial_key=spatial_key,
+                  table_key=table_key, sample_key=sample_key, image_key=image_key, key_added=key_added,
+                  progress=progress, as_condition=as_condition, **given)
