@@ -1,5 +1,7 @@
-"The installed package: version, public entry points, and the notebooks it is exported from."
-import configparser, json
+"The installed package: version, public entry points and their API, the notebooks it is exported from, and the reference checks the notebooks skip as too slow."
+import configparser, inspect
+import numpy as np
+import pytest
 from conftest import ROOT
 import phenocoder
 from phenocoder import Phenocoder
@@ -18,7 +20,46 @@ def test_every_module_comes_from_a_notebook():
         assert (py.parent/nb).resolve().exists(), (py.name, nb)
 
 def test_phenocoder_methods_are_attached():
-    "Every stage adds its workflow method to the Phenocoder class."
+    "Every workflow method of the original's API is on a fresh Phenocoder (loaded on first use) and listed in its docstring."
+    p = Phenocoder()
     for m in ('add_sdata', 'generate_dataset', 'initialize_model', 'train', 'load_model', 'encode',
               'spatialgraph_stats', 'spatialgraph_embedding'):
-        assert callable(getattr(Phenocoder, m, None)), m
+        assert inspect.ismethod(getattr(p, m)), m
+        assert m == 'add_sdata' or m in Phenocoder.__doc__, m
+    assert not hasattr(p, 'image_name')   # removed: nothing used it
+
+# The original's parameters, in order, with their defaults (shared/API.md). A setting of the object may default to None
+# ("the object's"), which for a default Phenocoder is the original's value; new parameters are keyword-only.
+API = {
+    'spatialgraph_stats': [('cluster_key', 'leiden'), ('spatial_key', ('spatial', None)), ('radii', (25, 50)),
+                           ('table_key', None), ('stats', None), ('chull_min_nds', 10), ('chull_min_degree', 3),
+                           ('use_subunits', False), ('dim_subunit', (500, 500, 100)), ('min_obs_per_subunit', 100),
+                           ('max_obs_per_subunit', None), ('verbose', False), ('progress', True)],
+    'spatialgraph_embedding': [('n_dim', inspect.Parameter.empty), ('scale', True), ('variable_features', False),
+                               ('batch_correction', False), ('batch_key', None), ('confounder_key', None),
+                               ('n_neighbors', 15), ('umap', True), ('obs_keys', None)],
+}
+
+@pytest.mark.parametrize('method', list(API))
+def test_api_signature(method):
+    "Positional parameters are exactly the original's (names, order, defaults); anything new is keyword-only."
+    params = list(inspect.signature(getattr(Phenocoder, method)).parameters.values())[1:]
+    positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert [p.name for p in positional] == [n for n, _ in API[method]]
+    for p, (name, default) in zip(positional, API[method]):
+        assert p.default in (default if isinstance(default, tuple) and name == 'spatial_key' else (default,)), (name, p.default)
+    assert all(p.kind is p.KEYWORD_ONLY for p in params[len(positional):])
+    if method == 'spatialgraph_stats': assert Phenocoder().spatial_key == 'spatial'   # so None means the original's default
+
+def test_knn_graph_matches_scanpy_neighbors():
+    "The embedding's kNN graph and UMAP connectivities equal scanpy's (umap-learn, compiled) on the same PCs (the notebook skips this: slow)."
+    sc = pytest.importorskip('scanpy')
+    import anndata as ad
+    from phenocoder.embedding import knn_graph
+    pcs = np.random.default_rng(0).normal(size=(40, 5))
+    a = ad.AnnData(pcs.astype(np.float32), obsm={'X_pca': pcs})
+    sc.pp.neighbors(a, n_neighbors=5, use_rep='X_pca')
+    D, C, k = knn_graph(pcs, 5)
+    assert k == 5
+    np.testing.assert_allclose(C.toarray(), a.obsp['connectivities'].toarray(), atol=1e-4)
+    np.testing.assert_allclose(D.toarray(), a.obsp['distances'].toarray(), atol=1e-4)
