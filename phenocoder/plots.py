@@ -145,7 +145,7 @@ def plot_patch_gallery(
 
 # %% ../nbs/09a_plots.ipynb #8c31abd5
 def reconstruct(
-    model,                 # a trained CVAE / CondCVAE (`encoder` + `decoder`), or any callable on batches
+    model,                 # a trained PhenoModel / CVAE / CondCVAE (`encoder` + `decoder`), or any callable on batches
     x,                     # (n, h, w, c) patches, scaled like the training data
     c=None,                # (n, k) one-hot conditions of a conditional model
     batch_size:int=64,     # patches per batch
@@ -161,7 +161,8 @@ def reconstruct(
     for a in range(0, len(x), batch_size):
         xb, cb = x[a:a + batch_size], None if c is None else c[a:a + batch_size]
         if vae:
-            z = np.asarray(model.encoder(xb if cb is None else [xb, cb], training=False)[0])
+            enc_c = cb is not None and getattr(model, 'encoder_conditions', True)   # False: decoder-only conditioning
+            z = np.asarray(model.encoder([xb, cb] if enc_c else xb, training=False)[0])
             y = model.decoder(z if cb is None else [z, cb], training=False)
         else:
             inp = xb if cb is None else (xb, cb)

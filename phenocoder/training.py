@@ -15,11 +15,11 @@ from .patches import load_dataset
 from .cvae import CVAE, check_input_shape
 from .condcvae import CondCVAE
 from .model import PhenoModel, one_hot, write_json, recover_folder
+from .plots import plot_reconstructions, plot_latents
 
 # %% auto #0
 __all__ = ['CONDITIONING', 'MMD_WEIGHT', 'split_by_sample', 'make_feed', 'TrainingRun', 'check_model_args', 'initialize_model',
-           'reconstruction_figure', 'embed_2d', 'latent_figure', 'preview_figures', 'checkpoint_dir', 'Checkpoints',
-           'train', 'load_model', 'condition_inputs']
+           'preview_figures', 'checkpoint_dir', 'Checkpoints', 'train', 'load_model', 'condition_inputs']
 
 # %% ../nbs/05_training.ipynb #efe33fc5
 def split_by_sample(
@@ -182,7 +182,7 @@ def check_model_args(n_latent_dim, n_dense_dim, batch_size, conv_layers, dropout
 CONDITIONING = {'mmd': 'conditions enter encoder and decoder; an MMD penalty makes the latent means of every condition group alike',
                 'decoder': 'conditions enter the decoder only',
                 'concat': "conditions enter encoder and decoder (the original's CondCVAE)"}
-MMD_WEIGHT = 1000.0   # default weight of the MMD penalty (chosen by measurement, see "Conditioning" below)
+MMD_WEIGHT = 100.0    # default weight of the MMD penalty (chosen by measurement, see "Conditioning" below)
 
 def _warn_constant(categories:dict):
     "Warn about conditions with a single value: they cannot inform the model."
@@ -264,59 +264,6 @@ def initialize_model(
     return TrainingRun(model, train_feed, val_feed, config, model_dir, patches, onehot, table, train_idx, val_idx)
 
 
-# %% ../nbs/05_training.ipynb #6e1574f9
-def reconstruction_figure(
-    x:np.ndarray,               # (n, h, w, c) input patches
-    reconstruction:np.ndarray,  # (n, h, w, c) their reconstructions
-    n:int=8,                    # patches to show
-    channels=None,              # channel names for the row labels
-):
-    "Matplotlib montage: for each channel, a row of inputs above a row of reconstructions."
-    import matplotlib.pyplot as plt
-    n, c = min(n, len(x)), x.shape[-1]
-    fig, axes = plt.subplots(2 * c, n, figsize=(1.1 * n, 1.1 * 2 * c), squeeze=False)
-    for ch in range(c):
-        for j in range(n):
-            for r, src in enumerate((x, reconstruction)):
-                ax = axes[2 * ch + r, j]
-                ax.imshow(src[j, ..., ch], cmap='gray', vmin=0, vmax=1); ax.set_xticks([]); ax.set_yticks([])
-        name = channels[ch] if channels is not None else f'c{ch}'
-        axes[2 * ch, 0].set_ylabel(f'{name}\ninput', fontsize=7); axes[2 * ch + 1, 0].set_ylabel(f'{name}\nrecon.', fontsize=7)
-    fig.tight_layout(pad=0.2)
-    return fig
-
-def embed_2d(z:np.ndarray, method:str='umap', seed:int=0)->np.ndarray:
-    "2-D embedding of latents by UMAP (or 'pca')."
-    if method == 'pca' or len(z) < 20:
-        from sklearn.decomposition import PCA
-        return PCA(2, random_state=seed).fit_transform(z) if z.shape[1] >= 2 else np.c_[z, np.zeros(len(z))]
-    import umap
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        return umap.UMAP(n_neighbors=min(15, len(z) - 1), random_state=seed).fit_transform(z)
-
-def latent_figure(
-    z:np.ndarray,           # (n, d) latent means
-    labels:dict,            # {name: (n,) values} to colour by, one panel each
-    method:str='umap',      # 'umap' or 'pca'
-    seed:int=0,             # seed of the embedding
-):
-    "Matplotlib figure: 2-D embedding of `z`, one panel per entry of `labels`, coloured by its categories."
-    import matplotlib.pyplot as plt
-    e = embed_2d(z, method, seed)
-    labels = labels or {'all': np.zeros(len(z), int)}
-    fig, axes = plt.subplots(1, len(labels), figsize=(4 * len(labels), 3.6), squeeze=False)
-    for ax, (name, v) in zip(axes[0], labels.items()):
-        v = pd.Series(np.asarray(v)).astype(str)
-        cats = sorted(v.unique())
-        for k, cat in enumerate(cats):
-            m = (v == cat).to_numpy()
-            ax.scatter(e[m, 0], e[m, 1], s=4, color=plt.cm.tab20(k % 20), label=cat if len(cats) <= 20 else None)
-        ax.set_title(f'{method.upper()} of latents: {name}', fontsize=9); ax.set_xticks([]); ax.set_yticks([])
-        if len(cats) <= 20: ax.legend(fontsize=6, markerscale=2, frameon=False)
-    fig.tight_layout()
-    return fig
-
 # %% ../nbs/05_training.ipynb #cb1d255f
 def _figure_png(fig)->bytes:
     "A matplotlib figure as PNG bytes (the figure is closed)."
@@ -355,8 +302,9 @@ def preview_figures(
     z = run.model.module.encode(inputs(l_idx))
     labels = {c: run.table[c].to_numpy()[l_idx] for c in run.config['conditions']} or {'sample': run.table['sample'].to_numpy()[l_idx]}
     channels = next(iter(run.config['normalisation'].values())).get('channels')
-    return {'reconstruction': reconstruction_figure(xm[0] if cond else xm, rec, n_montage, channels),
-            'latent': latent_figure(z, labels, method, run.config['seed'])}
+    return {'reconstruction': plot_reconstructions(xm[0] if cond else xm, np.asarray(rec), n=n_montage, channels=None,
+                                                   channel_names=channels, ncols=n_montage),
+            'latent': plot_latents(np.asarray(z), labels, method=method, seed=run.config['seed'])}
 
 
 # %% ../nbs/05_training.ipynb #ec2a97ec
@@ -480,14 +428,22 @@ def initialize_model(self:Phenocoder,
                      name:str|None=None,                 # model name (default 'cvae' / 'condcvae')
                      datasets:list|None=None,            # datasets to train on (default: `self.datasets`)
                      dir_dataset=None,                   # their folder (default: `self.data_dir`)
+                     *,
+                     conditioning:str='mmd',             # 'mmd' (default), 'decoder' or 'concat' (the original's); see `initialize_model`
+                     mmd_weight:float|None=None,         # weight of the MMD penalty (None: `MMD_WEIGHT`)
+                     overwrite:bool=False,               # replace a trained model of the same name once the new one is trained
+                     seed:int|None=None,                 # seed of split, weights and feeds (None: `self.seed`)
                      **kwargs,                           # more options of `initialize_model` (rotate, center_sigma, batch_norm, ...)
                     ):
     "Build the model and the data feeds for this object's datasets (see `initialize_model`)."
     dir_dataset = dir_dataset if dir_dataset is not None else self.data_dir
     datasets = datasets if datasets is not None else self.datasets
     if dir_dataset is None or not datasets: raise RuntimeError("No datasets yet: call `generate_dataset(...)` first (or pass datasets and dir_dataset).")
-    self._run = initialize_model(dir_dataset, datasets, n_latent_dim, n_dense_dim, conditions, dropout, batch_size, n_workers,
-                                 input_shape, conv_layers, beta, flip, shuffle, name=name, seed=kwargs.pop('seed', self.seed), **kwargs)
+    seed, = self.resolve_settings(seed=seed)
+    self._run = initialize_model(dir_dataset, datasets, n_latent_dim, n_dense_dim, conditions, dropout=dropout, batch_size=batch_size,
+                                 n_workers=n_workers, input_shape=input_shape, conv_layers=conv_layers, beta=beta, flip=flip,
+                                 shuffle=shuffle, name=name, seed=seed, conditioning=conditioning, mmd_weight=mmd_weight,
+                                 overwrite=overwrite, **kwargs)
     self.model, self.model_dir, self.model_config = self._run.model, self._run.model_dir, self._run.config
     return self._run
 
@@ -502,12 +458,16 @@ def train(self:Phenocoder,
           plot:bool=True,                     # write montage and latent UMAP to TensorBoard
           n_preview:int=300,                  # patches embedded for the UMAP (at least)
           plot_frac:float=0.001,              # ... or this share of all patches
+          *,
+          resume:bool=False,                  # continue an interrupted run from its last checkpoint
           **kwargs,                           # more options of `train` (verbose, tensorboard, callbacks)
          )->dict:
     "Train the model built by `initialize_model` (see `train`)."
     if getattr(self, '_run', None) is None: raise RuntimeError("No model to train: call `initialize_model(...)` first.")
-    h = train(self._run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience,
-              early_stopping_patience, plot, n_preview, plot_frac, **kwargs)
+    h = train(self._run, n_epochs=n_epochs, learning_rate=learning_rate, min_learning_rate=min_learning_rate,
+              factor_learning_rate=factor_learning_rate, learning_rate_patience=learning_rate_patience,
+              early_stopping_patience=early_stopping_patience, plot=plot, n_preview=n_preview, plot_frac=plot_frac,
+              resume=resume, **kwargs)
     self.model, self.model_config = self._run.model, self._run.config
     return h
 
