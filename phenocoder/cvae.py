@@ -12,7 +12,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['check_input_shape', 'vae_loss', 'kl_divergence', 'center_weights', 'Sampling', 'build_encoder', 'build_decoder',
-           'group_mmd', 'CVAE', 'start_backend_check', 'check_backend']
+           'group_mmd', 'CVAE']
 
 # %% ../nbs/03_cvae.ipynb #ae7f778d
 def check_input_shape(
@@ -294,36 +294,3 @@ def reconstruct(self:CVAE,
     _, c = self._split(inputs)
     return self.decode(self.encode(inputs, batch_size), c if as_conditions is None else as_conditions, batch_size)
 
-
-# %% ../nbs/03_cvae.ipynb #032622e1
-_JAX_CHECK = '''
-import numpy as np, keras
-from phenocoder.cvae import CVAE
-assert keras.backend.backend() == "jax", keras.backend.backend()
-m = CVAE(input_shape=(16, 16, 2), n_latent_dim=3, n_dense_dim=8, conv_layers=(4, 8), seed=0)
-m.compile(optimizer="adam")
-x = np.random.default_rng(0).uniform(size=(8, 16, 16, 2)).astype("float32")
-h = m.fit(x, epochs=1, batch_size=4, verbose=0).history
-assert np.isfinite(h["loss"]).all() and m.encode(x).shape == (8, 3)
-print("ok", keras.backend.backend(), round(h["loss"][-1], 3))
-'''
-
-def start_backend_check(
-    backend:str='jax',      # a Keras backend name: 'jax', 'torch', 'tensorflow'
-    code:str|None=None,     # Python code to run (default: build a tiny CVAE and train two epochs)
-)->subprocess.Popen:        # the running process; pass it to `check_backend`
-    "Start `code` in a fresh Python process with `KERAS_BACKEND=backend` (so it can run while other work goes on)."
-    env = {**os.environ, 'KERAS_BACKEND': backend, 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
-    return subprocess.Popen([sys.executable, '-c', code or _JAX_CHECK], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-def check_backend(
-    backend='jax',          # a backend name (starts the check), or a process from `start_backend_check`
-    code:str|None=None,     # Python code to run (default: build a tiny CVAE and train two epochs)
-    timeout:int=300,        # seconds
-)->str:                     # the subprocess's last line of output
-    "Run (or wait for) a backend check; raise with its output if it fails."
-    p = start_backend_check(backend, code) if isinstance(backend, str) else backend
-    out, err = p.communicate(timeout=timeout)
-    if p.returncode: raise RuntimeError(f"Backend check failed:\n{out[-2000:]}\n{err[-4000:]}")
-    return out.strip().splitlines()[-1]
