@@ -10,9 +10,9 @@ import pandas as pd
 from .core import check_key, Phenocoder
 
 # %% auto #0
-__all__ = ['to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery', 'reconstruct', 'plot_reconstructions', 'obs_values',
-           'image_rgb', 'plot_tissue', 'plot_embedding', 'latent_umap', 'plot_latent_umap', 'embed_2d', 'plot_latents',
-           'plot_training_history']
+__all__ = ['to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery', 'reconstruct', 'plot_reconstructions',
+           'plot_counterfactuals', 'obs_values', 'image_rgb', 'plot_tissue', 'plot_embedding', 'latent_umap',
+           'plot_latent_umap', 'embed_2d', 'plot_latents', 'plot_training_history']
 
 # %% ../nbs/09a_plots.ipynb #6da2b5cb
 def _check_channels(channels, n_channels:int)->list:
@@ -222,6 +222,29 @@ def plot_reconstructions(
                 axes[r + 1, j].set_title(f'mse {mse[k]:.3g}', fontsize=7)
         for b in range(nrows):
             axes[rows * b + 2 * q, 0].set_ylabel(labels[q][0], fontsize=8); axes[rows * b + 2 * q + 1, 0].set_ylabel(labels[q][1], fontsize=8)
+    return _done(fig)
+
+# %% ../nbs/09a_plots.ipynb #5dcda25f
+def plot_counterfactuals(
+    x,                         # (n, h, w, c) input patches
+    rows:dict,                 # {row title: (n, h, w, c) patches}, e.g. {'as b0': ..., 'as b1': ...}
+    channels=(0, 1, 2),        # one channel (grey) or up to three (RGB composite)
+    titles=None,               # optional (n,) text above each object
+    size:float=1.1,            # inches per patch
+    title:str|None=None,       # figure title
+):
+    "Objects in columns: the inputs, then one row per entry of `rows` (e.g. the same objects decoded in each batch)."
+    x = np.asarray(x, dtype=np.float32)
+    for k, v in rows.items():
+        if np.shape(v) != x.shape: raise ValueError(f"Row {k!r} has shape {np.shape(v)}; the inputs are {x.shape}.")
+    n, names = len(x), ['input', *rows]
+    pics = [to_rgb(x, channels, scale=False)] + [to_rgb(np.asarray(v, np.float32), channels, scale=False) for v in rows.values()]
+    fig, axes = _panel_grid(len(names), n, size, title_space=0.05 if titles is None else 0.25, left=0.9, top=0.35 if title else 0.0, title=title)
+    for r, (name, pic) in enumerate(zip(names, pics)):
+        for j in range(n):
+            axes[r, j].imshow(pic[j], interpolation='nearest')
+            if r == 0 and titles is not None: axes[r, j].set_title(str(titles[j]), fontsize=7)
+        axes[r, 0].set_ylabel(name, fontsize=8, rotation=0, ha='right', va='center')
     return _done(fig)
 
 # %% ../nbs/09a_plots.ipynb #e207fd5a
