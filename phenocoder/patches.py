@@ -18,6 +18,7 @@ from .data import check_objects
 from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
                                _check_dataset_name)
+from .distributed import get_client, store_path, open_elements, run_tasks, worker_address
 
 # %% auto #0
 __all__ = ['MASK_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'iter_patches', 'extract_patches',
@@ -386,6 +387,7 @@ def generate_dataset(
     mask:str|None=None,             # None: raw patch; 'object': 0 outside the object's label; 'channel': its mask as last channel
     mask_dilation:int=0,            # grow object masks by this many pixels
     labels_key:str='nuclei',        # labels are `f"{labels_key}_{sample}"` (ids: the table's instance key)
+    client=None,                    # a dask.distributed Client (True/'active': the running one): one task per sample
 )->PatchDataset:                    # the written dataset, loaded lazily
     "Cut, scale (and mask) a patch around every (selected) object and write them to `dir_dataset/dataset/`, atomically."
     ps, metadata_keys = _check_params(dataset, patch_size, scale_percentile, metadata_keys, n_samples, n_patches, chunk_size)
@@ -402,15 +404,15 @@ def generate_dataset(
         instance_key(adata, table_key)
         for s in samples: sample_labels(sdata, s, labels_key, sample_image(sdata, s, image_key))
     check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask else None, samples=samples)
+    client = get_client(client)
+    path = store_path(sdata, [f'images/{image_key}_{s}' for s in samples] + ([f'labels/{labels_key}_{s}' for s in samples]
+                      if mask else []), 'generate_dataset') if client is not None else None
     rows, cents, imgs = _select(adata, sample_key, key, samples, image_key, sdata, ps, drop_border, n_patches, rng)
     channels = image_channels(imgs[samples[0]])
     for s in samples:
         if image_channels(imgs[s]) != channels:
             raise ValueError(f"Image of sample {s!r} has channels {image_channels(imgs[s])}, sample {samples[0]!r} has {channels}.")
-    stats = []
-    for s in tqdm(samples, desc='Intensity statistics', unit='sample', disable=not progress):
-        st = image_stats(imgs[s], scale_percentile, channels); st.insert(0, 'sample', s); stats.append(_check_finite(st))
-    stats = pd.concat(stats, ignore_index=True)
+    stats = _intensity_stats(sdata, samples, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key))
     meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
                 spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),
                 scale_per_sample=bool(scale_per_sample), ranges=scale_ranges(stats, channels, scale_per_sample),
@@ -422,7 +424,7 @@ def generate_dataset(
     _warn_flat(meta['ranges'], channels, scale_percentile, scale)
     table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
     root = Path(dir_dataset); root.mkdir(parents=True, exist_ok=True)
-    _write_dataset(root, meta, table, stats, sdata, chunk_size, progress)
+    _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
     return load_dataset(root, dataset)
 
 # %% ../nbs/02_patches.ipynb #566de288
@@ -460,9 +462,12 @@ def _check_table(sdata, table_key, sample_key, key, metadata_keys):
     for k in metadata_keys: check_key(k, adata.obs.columns, f'metadata key (obs column of table {table_key!r})')
     return adata
 
-def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress):
-    "Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`)."
-    write_store(root, meta, table, stats, lambda arr, cl: _write_patches(arr, sdata, table, meta, cl, progress), chunk_size)
+def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress, client=None, path=None):
+    "Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`), here or on `client`."
+    def fill(arr, cl):
+        if client is None: _write_patches(arr, sdata, table, meta, cl, progress)
+        else: _write_patches_on(client, path, arr, sdata, table, meta, cl, progress)
+    write_store(root, meta, table, stats, fill, chunk_size)
 
 def _check_finite(st:pd.DataFrame)->pd.DataFrame:
     "Error naming sample, channel and slice when a slice has NaN or infinite pixels (they make its statistics non-finite)."
@@ -534,6 +539,97 @@ def _write_patches(arr, sdata, table, meta, chunk, progress):
         w.close(ok=False); raise
     w.close()
 
+# %% ../nbs/02_patches.ipynb #db2059dd
+def _sample_part(path, sample, meta:dict, shape, table=None):
+    "A worker's view of one sample: its image (and labels) opened from the store, checked against the client's image shape."
+    el = [f"images/{meta['image_key']}_{sample}"] + ([f"labels/{meta.get('labels_key', 'nuclei')}_{sample}"] if meta.get('mask') else [])
+    part = open_elements(path, el, None if table is None else {meta['table_key']: table})
+    got = tuple(sample_image(part, sample, meta['image_key']).shape)
+    if got != tuple(shape):
+        raise ValueError(f"Worker {worker_address()}: image {el[0]!r} in the store {path!r} has shape {got}; the client's has "
+                         f"{tuple(shape)}: write the SpatialData again, or run without `client`.")
+    return part
+
+def _sample_table(adata, ids, meta:dict):
+    "Rows `ids` of the source table with only what cutting reads (sample, image indices, instance ids): small enough to ship."
+    import anndata as ad
+    r = adata.obs_names.get_indexer(pd.Index(np.asarray(ids, dtype=object).astype(str)))
+    cols = [meta['sample_key']] + ([instance_key(adata, meta['table_key'])] if meta.get('mask') else [])
+    key = meta['spatial_key_index']
+    return ad.AnnData(obs=adata.obs.iloc[r][cols].copy(), obsm={key: np.asarray(adata.obsm[key])[r]},
+                      uns={'spatialdata_attrs': dict(adata.uns.get('spatialdata_attrs') or {})})
+
+def _sample_stats(img, sample, q, channels)->pd.DataFrame:
+    "Per-slice statistics of one sample's image, checked to be finite."
+    st = image_stats(img, q, channels); st.insert(0, 'sample', sample)
+    return _check_finite(st)
+
+def _stats_task(path, sample, shape, meta, q, channels):
+    "Worker task: the statistics of one sample, its image read from the store."
+    return _sample_stats(sample_image(_sample_part(path, sample, meta, shape), sample, meta['image_key']), sample, q, channels)
+
+def _intensity_stats(sdata, samples, imgs, q, channels, progress, client=None, path=None, meta=None)->pd.DataFrame:
+    "Per-slice statistics of every sample: in this process, or one task per sample on `client`."
+    if client is None:
+        parts = [_sample_stats(imgs[s], s, q, channels) for s in tqdm(samples, desc='Intensity statistics', unit='sample', disable=not progress)]
+    else: parts = run_tasks(client, _stats_task, [(path, s, tuple(imgs[s].shape)) for s in samples], 'Intensity statistics',
+                            progress, meta=meta, q=q, channels=channels)
+    return pd.concat(parts, ignore_index=True)
+
+# %% ../nbs/02_patches.ipynb #293b6a5e
+def _write_region(arr, start:int, stop:int, blocks, chunk:int)->list:
+    "Write consecutive row `blocks` as rows `start:stop` of `arr`: whole chunks here, the rows of partial chunks returned."
+    n = arr.shape[0]
+    lo = min(-(-start // chunk) * chunk, stop)                 # first chunk boundary at or after `start`
+    hi = stop if stop == n else max(stop // chunk * chunk, lo)  # last boundary at or before `stop` (the end of the array counts)
+    head, tail, pos, w = [], [], start, _Writer(arr, chunk)
+    w.pos = lo
+    try:
+        for p in blocks:
+            k = len(p); i, j = np.clip([lo - pos, hi - pos], 0, k)
+            if i: head.append(p[:i])
+            if j > i: w.add(p[i:j])
+            if k > j: tail.append(p[j:])
+            pos += k
+    except BaseException:
+        w.close(ok=False); raise
+    w.close()
+    if pos != stop: raise RuntimeError(f"rows {start}:{stop} got {pos - start} patches")
+    return [(start, np.concatenate(head) if head else None), (hi, np.concatenate(tail) if tail else None)]
+
+def _write_edges(arr, pieces:list, chunk:int):
+    "Write the chunks shared by neighbouring samples from their `(row, rows)` pieces, each chunk once and whole."
+    by = {}
+    for r, p in pieces:
+        if p is not None and len(p): by.setdefault(r // chunk, []).append((r, p))
+    for c, ps in sorted(by.items()):
+        ps.sort(key=lambda t: t[0])
+        a, b = c * chunk, min((c + 1) * chunk, arr.shape[0])
+        starts = np.cumsum([a] + [len(p) for _, p in ps])
+        if [r for r, _ in ps] != starts[:-1].tolist() or starts[-1] != b:
+            raise RuntimeError(f"the pieces of chunk {c} ({[(r, len(p)) for r, p in ps]}) do not cover rows {a}:{b}")
+        arr[a:b] = np.concatenate([p for _, p in ps])
+
+def _cut_task(path, sample, shape, table, ids, ranges, start, meta, arr, chunk):
+    "Worker task: cut one sample's patches, write its whole chunks of `arr`, return the rows of the chunks it shares."
+    part, done = _sample_part(path, sample, meta, shape, table), 0
+    def blocks():
+        nonlocal done
+        for idx, p in iter_sample_patches(part, sample, ids, meta, ranges, chunk):
+            if idx[0] != done or idx[-1] != done + len(idx) - 1: raise RuntimeError("patch rows out of order")
+            done += len(idx); yield p
+    return _write_region(arr, start, start + len(ids), blocks(), chunk)
+
+def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress):
+    "Fill `arr` with one task per sample on `client` (the same rows and chunks as `_write_patches`)."
+    adata = sdata.tables[meta['table_key']]
+    samples, ids = table['sample'].to_numpy(), table['id'].to_numpy()
+    bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
+    args = [(path, samples[a], tuple(sample_image(sdata, samples[a], meta['image_key']).shape), _sample_table(adata, ids[a:b], meta),
+             ids[a:b], sample_range(sdata, samples[a], meta), int(a)) for a, b in zip(bounds[:-1], bounds[1:])]
+    pieces = run_tasks(client, _cut_task, args, 'Cutting patches', progress, meta=meta, arr=arr, chunk=chunk)
+    _write_edges(arr, [p for two in pieces for p in two], chunk)
+
 # %% ../nbs/02_patches.ipynb #3b6915b1
 @patch
 def generate_dataset(self:Phenocoder,
@@ -553,6 +649,7 @@ def generate_dataset(self:Phenocoder,
                      progress:bool=True,              # show progress bars
                      mask:str|None=None,              # None, 'object' or 'channel' (see `generate_dataset`)
                      mask_dilation:int=0,             # grow object masks by this many pixels
+                     client=None,                     # a dask.distributed Client (True/'active': the running one)
                      **kw,                            # table_key, sample_key, image_key, labels_key, seed (default: the object's)
                     ):
     "Cut and write the patch dataset `dir_dataset/dataset/` from `self.sdata` (see `generate_dataset`)."
@@ -562,7 +659,7 @@ def generate_dataset(self:Phenocoder,
         if k not in own: raise TypeError(f"generate_dataset() got an unexpected keyword argument {k!r}; object-level ones: {list(own)}.")
     generate_dataset(self.sdata, dataset, dir_dataset, patch_size, spatial_key_index, scale, metadata_keys, scale_percentile,
                      scale_per_sample, n_samples, n_patches, drop_border=drop_border, chunk_size=chunk_size, progress=progress,
-                     mask=mask, mask_dilation=mask_dilation, **{**own, **kw})
+                     mask=mask, mask_dilation=mask_dilation, client=client, **{**own, **kw})
     root = Path(dir_dataset)
     if self.data_dir is not None and Path(self.data_dir).resolve() != root.resolve() and self.datasets:
         warnings.warn(f"dir_dataset changed from {str(self.data_dir)!r} to {str(root)!r}: `datasets` now lists only {dataset!r}.")

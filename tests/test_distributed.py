@@ -1,0 +1,61 @@
+"Per-sample stages on a dask.distributed LocalCluster (2 worker processes): the same results as the serial path, clear errors."
+import os, signal, subprocess, sys, time, zlib
+from pathlib import Path
+import numpy as np, pytest
+
+distributed = pytest.importorskip('distributed')
+from phenocoder.data import example_3d
+from phenocoder.patches import generate_dataset
+from phenocoder.store import load_dataset, list_datasets
+
+
+@pytest.fixture(scope='module')
+def client():
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope='module')
+def sdata(tmp_path_factory):
+    "The bundled example, written to zarr and read back (workers read its images from the store)."
+    import spatialdata
+    path = tmp_path_factory.mktemp('sd') / 'example.zarr'
+    example_3d().write(path)
+    return spatialdata.read_zarr(path)
+
+
+def crcs(folder):
+    "CRC-32 of every file of a dataset's patch store."
+    return {p.relative_to(folder).as_posix(): zlib.crc32(p.read_bytes()) for p in sorted((folder / 'patches.zarr').rglob('*')) if p.is_file()}
+
+
+def test_generate_dataset_same_as_serial(client, sdata, tmp_path):
+    kw = dict(patch_size=(16, 16), chunk_size=37, progress=False)       # 37: chunks shared by neighbouring samples
+    ser = generate_dataset(sdata, 'ser', tmp_path, **kw)
+    dist = generate_dataset(sdata, 'dist', tmp_path, client=client, **kw)
+    np.testing.assert_array_equal(ser.patches[:], dist.patches[:])
+    assert crcs(ser.path) == crcs(dist.path)                            # chunk for chunk the same bytes
+    assert ser.table.equals(dist.table.assign(dataset='ser')) and ser.stats.equals(dist.stats)
+    assert {k: v for k, v in ser.meta.items() if k not in ('dataset', 'uid', 'files')} == \
+           {k: v for k, v in dist.meta.items() if k not in ('dataset', 'uid', 'files')}
+    masked = dict(kw, mask='object', n_patches=300, scale_per_sample=False)
+    a, b = (generate_dataset(sdata, n, tmp_path, client=c, **masked) for n, c in (('m1', None), ('m2', 'active')))
+    np.testing.assert_array_equal(a.patches[:], b.patches[:])
+
+
+def test_in_memory_sdata_refused(client):
+    with pytest.raises(ValueError, match=r"sdata.write\('data.zarr'\)"):
+        generate_dataset(example_3d(), 'x', '/nonexistent', patch_size=(16, 16), client=client, progress=False)
+
+
+def test_worker_cannot_read(client, sdata, tmp_path):
+    "A store the workers cannot read the images from: the error names the path and the worker."
+    import shutil, spatialdata
+    broken = tmp_path / 'broken.zarr'
+    shutil.copytree(sdata.path, broken)
+    sd = spatialdata.read_zarr(broken)
+    (broken / 'images' / 'IF_A01' / 's0' / 'zarr.json').unlink()       # unreadable for the workers (the client opened it before)
+    with pytest.raises(Exception, match=rf"Worker tcp://\S+ cannot read .*{broken}") as e:
+        generate_dataset(sd, 'x', tmp_path, patch_size=(16, 16), client=client, progress=False)
+    assert list_datasets(tmp_path) == [] and not [p for p in tmp_path.iterdir() if p.name.startswith('.x.tmp')]
