@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_encoding.ipynb #64f77eeb
 from __future__ import annotations
-import numbers, warnings
+import functools, numbers, warnings
 from copy import deepcopy
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,8 @@ import anndata as ad
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import check_key, radius_graph, Phenocoder
-from .patches import iter_sample_patches, sample_range
+from .patches import iter_sample_patches, sample_range, sample_image, _sample_table, _sample_part
+from .distributed import get_client, store_path, run_tasks, worker_address
 from .data import check_objects
 from .model import PhenoModel, one_hot
 import phenocoder.training  # noqa: F401  (Phenocoder.load_model, used when `model_config` is a path)
@@ -177,7 +178,39 @@ def latent_table(
     attrs = _table_attrs(source)
     return TableModel.parse(out, **attrs) if attrs else TableModel.parse(out)
 
-# %% ../nbs/06_encoding.ipynb #922f6189
+# %% ../nbs/06_encoding.ipynb #973fa84c
+@functools.lru_cache(maxsize=2)
+def _load_saved(path:str, digest:str)->PhenoModel:
+    "The model saved in `path`, loaded once per worker process (`digest`: the weights' record, part of the cache key)."
+    m = PhenoModel.load(path)
+    got = (m.config.get('files') or {}).get('model.keras')
+    if digest and str(got) != digest:
+        raise ValueError(f"Worker {worker_address()}: the model in {path!r} ({got}) is not the one the client holds ({digest}): "
+                         "it was saved again since; load it again in the client.")
+    return m
+
+def _saved_model(pm)->tuple:
+    "(folder, weights digest) of a saved `PhenoModel`, for workers to load it from; an error for a bare or unsaved model."
+    if not isinstance(pm, PhenoModel) or pm.path is None:
+        raise ValueError("encode with a client needs a saved PhenoModel (workers load it from its folder; Keras models are never "
+                         "pickled): `model.save(folder)` or `PhenoModel.load(folder)` first.")
+    return str(pm.path), str((pm.config.get('files') or {}).get('model.keras', ''))
+
+def _encode_task(path, sample, shape, table, names, cond, meta, model, batch_size):
+    "Worker task: encode one sample, its image read from the store and the model loaded from its folder."
+    return encode_patches(_load_saved(*model), _sample_part(path, sample, meta, shape, table), meta, names, sample, cond, batch_size)
+
+def _encode_on(client, sdata, src, meta, pm, samples, svals, cond, batch_size, progress)->list:
+    "(z_mean, z_log_var) of each sample, one task per sample on `client`."
+    el = [f"images/{meta['image_key']}_{s}" for s in samples]
+    if meta.get('mask'): el += [f"labels/{meta.get('labels_key', 'nuclei')}_{s}" for s in samples]
+    path, names, model = store_path(sdata, el, 'encode'), src.obs_names.to_numpy(), _saved_model(pm)
+    rows = [np.flatnonzero(svals == s) for s in samples]
+    args = [(path, s, tuple(sample_image(sdata, s, meta['image_key']).shape), _sample_table(src, names[r], meta), names[r],
+             None if cond is None else cond[r]) for s, r in zip(samples, rows)]
+    return list(zip(rows, run_tasks(client, _encode_task, args, 'Encoding samples', progress, meta=meta, model=model, batch_size=batch_size)))
+
+# %% ../nbs/06_encoding.ipynb #ebb462a8
 def _check_images(sdata, samples, image_key):
     "A `KeyError` naming every sample whose image is missing, and the images that exist."
     missing = [s for s in samples if f'{image_key}_{s}' not in sdata.images]
@@ -186,6 +219,7 @@ def _check_images(sdata, samples, image_key):
         raise KeyError(f"No image for sample(s) {missing[:10]}{' ...' if len(missing) > 10 else ''} (expected {want}); "
                        f"images present: {sorted(sdata.images)[:20]}.")
 
+# %% ../nbs/06_encoding.ipynb #922f6189
 def encode(
     sdata,                                  # SpatialData with images `f"{image_key}_{sample}"` and the source table
     model,                                  # a trained `PhenoModel` (or a bare `CVAE` / `CondCVAE` with `meta`, `conditions`, `categories`)
@@ -207,9 +241,12 @@ def encode(
     progress:bool=True,                     # tqdm progress over samples
     as_condition:dict|None=None,            # {condition: value} to encode every object with (e.g. a new batch as a known one)
     labels_key:str|None=None,               # labels `f"{labels_key}_{sample}"` of masked datasets (default: the recorded one)
+    *,
+    client=None,                            # a dask.distributed Client (True/'active': the running one): one task per sample
 )->ad.AnnData:                              # the latent table, one row per object of the source table
     "Embed every object of every sample with `model` (latent means), cutting patches exactly as the training dataset was made."
     radius = None if spatial_message_passing_radius is None else _check_radius(spatial_message_passing_radius)
+    pm, client = model, get_client(client)
     if isinstance(model, PhenoModel):
         ds_names = list(model.normalisation)
         dataset = dataset if dataset is not None else (ds_names[0] if ds_names else None)
@@ -241,9 +278,12 @@ def encode(
         raise ValueError(f"The conditions' one-hot width is {cond.shape[1]} but the model expects {n_cond}.")
     zm = np.empty((src.n_obs, int(model.n_latent_dim)), np.float32); zv = np.empty_like(zm)
     names = src.obs_names.to_numpy()
-    for s in tqdm(samples, desc='Encoding samples', unit='sample', disable=not progress):
-        rows = np.flatnonzero(svals == s)
-        zm[rows], zv[rows] = encode_patches(model, sdata, meta, names[rows], s, None if cond is None else cond[rows], batch_size)
+    if client is not None:
+        for rows, (a, b) in _encode_on(client, sdata, src, meta, pm, samples, svals, cond, batch_size, progress): zm[rows], zv[rows] = a, b
+    else:
+        for s in tqdm(samples, desc='Encoding samples', unit='sample', disable=not progress):
+            rows = np.flatnonzero(svals == s)
+            zm[rows], zv[rows] = encode_patches(model, sdata, meta, names[rows], s, None if cond is None else cond[rows], batch_size)
     params = {'dataset': dataset, 'conditions': conditions, 'batch_size': int(batch_size), 'table_key': meta['table_key'],
               'sample_key': meta['sample_key'], 'image_key': meta['image_key'], 'spatial_key_index': meta['spatial_key_index'],
               'patch_size': list(meta['patch_size']), 'channels': list(meta['channels']), **norm,
@@ -283,6 +323,7 @@ def encode(self:Phenocoder,
            sample_key:str|None=None,                # sample column (None: `self.sample_key`)
            image_key:str|None=None,                 # images `f"{image_key}_{sample}"` (None: `self.image_key`)
            spatial_key:str|None=None,               # physical coordinates for message passing (None: `self.spatial_key`)
+           client=None,                             # a dask.distributed Client (True/'active': the running one)
           )->ad.AnnData:                            # `sdata.tables[key_added]`
     "Embed every object of every sample into `sdata.tables[key_added]` (latent means; see `encode`)."
     if self.sdata is None: raise RuntimeError("No SpatialData yet: call `add_sdata(sdata)` first.")
@@ -297,4 +338,4 @@ def encode(self:Phenocoder,
     return encode(self.sdata, model, dataset=dataset, batch_size=batch_size, spatial_key_index=spatial_key_index,
                   spatial_message_passing_radius=spatial_message_passing_radius, spatial_key=spatial_key,
                   table_key=table_key, sample_key=sample_key, image_key=image_key, key_added=key_added,
-                  progress=progress, as_condition=as_condition, **given)
+                  progress=progress, as_condition=as_condition, client=client, **given)

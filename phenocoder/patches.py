@@ -5,7 +5,6 @@
 # %% ../nbs/02_patches.ipynb #3c9f2769
 from __future__ import annotations
 import itertools, json, os, shutil, uuid, warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -17,7 +16,7 @@ from .core import check_key, check_name, Phenocoder
 from .data import check_objects
 from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
-                               _check_dataset_name)
+                               _check_dataset_name, ChunkWriter, write_region, write_edge_chunks)
 from .distributed import get_client, store_path, open_elements, run_tasks, worker_address
 
 # %% auto #0
@@ -495,38 +494,12 @@ def _patch_table(adata, rows, cents, samples, dataset, metadata_keys)->pd.DataFr
     for k in metadata_keys: t[k] = adata.obs[k].to_numpy()[r]
     return t
 
-class _Writer:
-    "Write consecutive pieces of rows to a zarr array in whole chunks, from a background thread."
-    def __init__(self, arr, chunk):
-        import queue, threading
-        self.arr, self.chunk, self.buf, self.n_buf, self.pos, self.err = arr, chunk, [], 0, 0, None
-        self.q = queue.Queue(maxsize=2)
-        self.t = threading.Thread(target=self._run, daemon=True); self.t.start()
-    def _run(self):
-        while (job := self.q.get()) is not None:
-            if self.err is None:
-                try: self.arr[job[0]:job[0] + len(job[1])] = job[1]
-                except BaseException as e: self.err = e
-    def _put(self, block):
-        if self.err is not None: raise self.err
-        self.q.put((self.pos, block)); self.pos += len(block)
-    def add(self, p):
-        self.buf.append(p); self.n_buf += len(p)
-        if self.n_buf >= self.chunk:
-            b = np.concatenate(self.buf) if len(self.buf) > 1 else self.buf[0]
-            k = len(b) // self.chunk * self.chunk
-            self._put(b[:k]); self.buf, self.n_buf = ([b[k:]] if k < len(b) else []), len(b) - k
-    def close(self, ok=True):
-        if ok and self.n_buf: self._put(np.concatenate(self.buf))
-        self.q.put(None); self.t.join()
-        if ok and self.err is not None: raise self.err
-
 def _write_patches(arr, sdata, table, meta, chunk, progress):
     "Fill `arr` in table order through `iter_sample_patches` (rows are grouped by sample and sorted by z)."
     ranges = {s: sample_range(sdata, s, meta) for s in meta['samples']}
     samples, ids = table['sample'].to_numpy(), table['id'].to_numpy()
     bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
-    w = _Writer(arr, chunk)
+    w = ChunkWriter(arr, chunk)
     try:
         with tqdm(total=len(table), desc='Cutting patches', unit='patch', disable=not progress) as bar:
             for a, b in zip(bounds[:-1], bounds[1:]):
@@ -553,16 +526,14 @@ def _sample_part(path, sample, meta:dict, shape, table=None):
 def _sample_table(adata, ids, meta:dict):
     "Rows `ids` of the source table with only what cutting reads (sample, image indices, instance ids): small enough to ship."
     import anndata as ad
-    r = adata.obs_names.get_indexer(pd.Index(np.asarray(ids, dtype=object).astype(str)))
+    r, key = adata.obs_names.get_indexer(pd.Index(np.asarray(ids, dtype=object).astype(str))), meta['spatial_key_index']
     cols = [meta['sample_key']] + ([instance_key(adata, meta['table_key'])] if meta.get('mask') else [])
-    key = meta['spatial_key_index']
     return ad.AnnData(obs=adata.obs.iloc[r][cols].copy(), obsm={key: np.asarray(adata.obsm[key])[r]},
                       uns={'spatialdata_attrs': dict(adata.uns.get('spatialdata_attrs') or {})})
 
 def _sample_stats(img, sample, q, channels)->pd.DataFrame:
     "Per-slice statistics of one sample's image, checked to be finite."
-    st = image_stats(img, q, channels); st.insert(0, 'sample', sample)
-    return _check_finite(st)
+    st = image_stats(img, q, channels); st.insert(0, 'sample', sample); return _check_finite(st)
 
 def _stats_task(path, sample, shape, meta, q, channels):
     "Worker task: the statistics of one sample, its image read from the store."
@@ -577,58 +548,19 @@ def _intensity_stats(sdata, samples, imgs, q, channels, progress, client=None, p
     return pd.concat(parts, ignore_index=True)
 
 # %% ../nbs/02_patches.ipynb #293b6a5e
-def _write_region(arr, start:int, stop:int, blocks, chunk:int)->list:
-    "Write consecutive row `blocks` as rows `start:stop` of `arr`: whole chunks here, the rows of partial chunks returned."
-    n = arr.shape[0]
-    lo = min(-(-start // chunk) * chunk, stop)                 # first chunk boundary at or after `start`
-    hi = stop if stop == n else max(stop // chunk * chunk, lo)  # last boundary at or before `stop` (the end of the array counts)
-    head, tail, pos, w = [], [], start, _Writer(arr, chunk)
-    w.pos = lo
-    try:
-        for p in blocks:
-            k = len(p); i, j = np.clip([lo - pos, hi - pos], 0, k)
-            if i: head.append(p[:i])
-            if j > i: w.add(p[i:j])
-            if k > j: tail.append(p[j:])
-            pos += k
-    except BaseException:
-        w.close(ok=False); raise
-    w.close()
-    if pos != stop: raise RuntimeError(f"rows {start}:{stop} got {pos - start} patches")
-    return [(start, np.concatenate(head) if head else None), (hi, np.concatenate(tail) if tail else None)]
-
-def _write_edges(arr, pieces:list, chunk:int):
-    "Write the chunks shared by neighbouring samples from their `(row, rows)` pieces, each chunk once and whole."
-    by = {}
-    for r, p in pieces:
-        if p is not None and len(p): by.setdefault(r // chunk, []).append((r, p))
-    for c, ps in sorted(by.items()):
-        ps.sort(key=lambda t: t[0])
-        a, b = c * chunk, min((c + 1) * chunk, arr.shape[0])
-        starts = np.cumsum([a] + [len(p) for _, p in ps])
-        if [r for r, _ in ps] != starts[:-1].tolist() or starts[-1] != b:
-            raise RuntimeError(f"the pieces of chunk {c} ({[(r, len(p)) for r, p in ps]}) do not cover rows {a}:{b}")
-        arr[a:b] = np.concatenate([p for _, p in ps])
-
 def _cut_task(path, sample, shape, table, ids, ranges, start, meta, arr, chunk):
     "Worker task: cut one sample's patches, write its whole chunks of `arr`, return the rows of the chunks it shares."
-    part, done = _sample_part(path, sample, meta, shape, table), 0
-    def blocks():
-        nonlocal done
-        for idx, p in iter_sample_patches(part, sample, ids, meta, ranges, chunk):
-            if idx[0] != done or idx[-1] != done + len(idx) - 1: raise RuntimeError("patch rows out of order")
-            done += len(idx); yield p
-    return _write_region(arr, start, start + len(ids), blocks(), chunk)
+    pieces = iter_sample_patches(_sample_part(path, sample, meta, shape, table), sample, ids, meta, ranges, chunk)
+    return write_region(arr, start, start + len(ids), pieces, chunk)
 
 def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress):
     "Fill `arr` with one task per sample on `client` (the same rows and chunks as `_write_patches`)."
-    adata = sdata.tables[meta['table_key']]
-    samples, ids = table['sample'].to_numpy(), table['id'].to_numpy()
+    adata, samples, ids = sdata.tables[meta['table_key']], table['sample'].to_numpy(), table['id'].to_numpy()
     bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
     args = [(path, samples[a], tuple(sample_image(sdata, samples[a], meta['image_key']).shape), _sample_table(adata, ids[a:b], meta),
              ids[a:b], sample_range(sdata, samples[a], meta), int(a)) for a, b in zip(bounds[:-1], bounds[1:])]
     pieces = run_tasks(client, _cut_task, args, 'Cutting patches', progress, meta=meta, arr=arr, chunk=chunk)
-    _write_edges(arr, [p for two in pieces for p in two], chunk)
+    write_edge_chunks(arr, [p for two in pieces for p in two], chunk)
 
 # %% ../nbs/02_patches.ipynb #3b6915b1
 @patch

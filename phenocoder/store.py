@@ -12,7 +12,7 @@ from .core import check_name
 
 # %% auto #0
 __all__ = ['FORMAT', 'RESERVED_NAMES', 'file_records', 'verify_files', 'chunk_file', 'CheckedPatches', 'PatchDataset',
-           'write_store', 'list_datasets', 'load_dataset']
+           'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks', 'list_datasets', 'load_dataset']
 
 # %% ../nbs/02a_store.ipynb #aa1bb013
 FORMAT = 1
@@ -183,6 +183,78 @@ def write_store(
         _replace(tmp, root / dataset)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
+
+# %% ../nbs/02a_store.ipynb #e9ddc75f
+class ChunkWriter:
+    "Write consecutive pieces of rows to a zarr array in whole chunks, from a background thread."
+    def __init__(self, arr, chunk):
+        import queue, threading
+        self.arr, self.chunk, self.buf, self.n_buf, self.pos, self.err = arr, chunk, [], 0, 0, None
+        self.q = queue.Queue(maxsize=2)
+        self.t = threading.Thread(target=self._run, daemon=True); self.t.start()
+    def _run(self):
+        while (job := self.q.get()) is not None:
+            if self.err is None:
+                try: self.arr[job[0]:job[0] + len(job[1])] = job[1]
+                except BaseException as e: self.err = e
+    def _put(self, block):
+        if self.err is not None: raise self.err
+        self.q.put((self.pos, block)); self.pos += len(block)
+    def add(self, p):
+        self.buf.append(p); self.n_buf += len(p)
+        if self.n_buf >= self.chunk:
+            b = np.concatenate(self.buf) if len(self.buf) > 1 else self.buf[0]
+            k = len(b) // self.chunk * self.chunk
+            self._put(b[:k]); self.buf, self.n_buf = ([b[k:]] if k < len(b) else []), len(b) - k
+    def close(self, ok=True):
+        if ok and self.n_buf: self._put(np.concatenate(self.buf))
+        self.q.put(None); self.t.join()
+        if ok and self.err is not None: raise self.err
+
+def write_region(
+    arr,              # the zarr array (chunked along the first axis only)
+    start:int,        # first row of the region
+    stop:int,         # end of the region
+    pieces,           # (idx, rows) pairs in order: positions in the region (consecutive) and their rows
+    chunk:int,        # rows per chunk
+)->list:              # [(first row, rows or None) of the head piece, the same of the tail piece]
+    "Write rows `start:stop` of `arr` from `pieces`: the whole chunks here; the rows of the chunks shared with others returned."
+    n = arr.shape[0]
+    lo = min(-(-start // chunk) * chunk, stop)                 # first chunk boundary at or after `start`
+    hi = stop if stop == n else max(stop // chunk * chunk, lo)  # last boundary at or before `stop` (the end of the array counts)
+    head, tail, pos, w = [], [], start, ChunkWriter(arr, chunk)
+    w.pos = lo
+    try:
+        for idx, p in pieces:
+            if len(idx) and (idx[0] != pos - start or idx[-1] != pos - start + len(idx) - 1):
+                raise RuntimeError(f"rows out of order: got positions {idx[0]}..{idx[-1]}, expected {pos - start}..")
+            k = len(p); i, j = np.clip([lo - pos, hi - pos], 0, k)
+            if i: head.append(p[:i])
+            if j > i: w.add(p[i:j])
+            if k > j: tail.append(p[j:])
+            pos += k
+    except BaseException:
+        w.close(ok=False); raise
+    w.close()
+    if pos != stop: raise RuntimeError(f"rows {start}:{stop} got {pos - start} patches")
+    return [(start, np.concatenate(head) if head else None), (hi, np.concatenate(tail) if tail else None)]
+
+def write_edge_chunks(
+    arr,              # the zarr array
+    pieces:list,      # (first row, rows or None) pieces returned by `write_region`
+    chunk:int,        # rows per chunk
+):
+    "Write the chunks shared by neighbouring samples from their `(row, rows)` pieces, each chunk once and whole."
+    by = {}
+    for r, p in pieces:
+        if p is not None and len(p): by.setdefault(r // chunk, []).append((r, p))
+    for c, ps in sorted(by.items()):
+        ps.sort(key=lambda t: t[0])
+        a, b = c * chunk, min((c + 1) * chunk, arr.shape[0])
+        starts = np.cumsum([a] + [len(p) for _, p in ps])
+        if [r for r, _ in ps] != starts[:-1].tolist() or starts[-1] != b:
+            raise RuntimeError(f"the pieces of chunk {c} ({[(r, len(p)) for r, p in ps]}) do not cover rows {a}:{b}")
+        arr[a:b] = np.concatenate([p for _, p in ps])
 
 # %% ../nbs/02a_store.ipynb #40c3edcd
 def list_datasets(dir_dataset)->list:

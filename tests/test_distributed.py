@@ -59,3 +59,44 @@ def test_worker_cannot_read(client, sdata, tmp_path):
     with pytest.raises(Exception, match=rf"Worker tcp://\S+ cannot read .*{broken}") as e:
         generate_dataset(sd, 'x', tmp_path, patch_size=(16, 16), client=client, progress=False)
     assert list_datasets(tmp_path) == [] and not [p for p in tmp_path.iterdir() if p.name.startswith('.x.tmp')]
+
+
+def test_encode_same_as_serial(client, sdata, tmp_path):
+    "Latents of a trained, saved conditional model: workers load it from its folder and equal the serial path within 1e-5."
+    from phenocoder import Phenocoder
+    pheno = Phenocoder().add_sdata(sdata)
+    pheno.generate_dataset('d1', tmp_path, patch_size=(16, 16), n_patches=300, progress=False)
+    pheno.initialize_model(n_latent_dim=4, n_dense_dim=8, conditions=['dataset', 'z'], input_shape=(16, 16, 4), conv_layers=(4, 8))
+    pheno.train(n_epochs=1, plot=False, verbose=0, tensorboard=False)
+    assert pheno.model.path is not None
+    ser = pheno.encode(progress=False, key_added='ser').copy()
+    dist = pheno.encode(progress=False, key_added='dist', client=client)
+    assert (ser.obs_names == dist.obs_names).all() and np.isfinite(dist.X).all()
+    np.testing.assert_allclose(dist.X, ser.X, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(dist.obsm['z_log_var'], ser.obsm['z_log_var'], atol=1e-5, rtol=0)
+    from phenocoder.encoding import encode
+    from phenocoder.model import PhenoModel
+    unsaved = PhenoModel(pheno.model.module, dict(pheno.model.config))
+    with pytest.raises(ValueError, match='needs a saved PhenoModel'):
+        encode(sdata, unsaved, progress=False, key_added=None, client=client)
+
+
+def test_client_dies_mid_run(client, sdata, tmp_path):
+    "A client killed after its workers wrote their chunks, before the shared chunks and meta.json: nothing reads as complete."
+    code = f"""
+import time, spatialdata
+from distributed import Client
+import phenocoder.patches as pp
+def stall(*a, **k): print('WORKERS DONE', flush=True); time.sleep(120)
+pp.write_edge_chunks = stall
+pp.generate_dataset(spatialdata.read_zarr({str(sdata.path)!r}), 'dead', {str(tmp_path)!r}, patch_size=(16, 16), chunk_size=37,
+                    progress=False, client=Client({client.scheduler.address!r}))
+"""
+    p = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True)
+    try: assert p.stdout.readline().strip() == 'WORKERS DONE'
+    finally: p.kill(); p.wait()
+    assert [q for q in tmp_path.iterdir() if q.name.startswith('.dead.tmp')]      # its partial copy is there, hidden
+    assert list_datasets(tmp_path) == []
+    with pytest.raises(FileNotFoundError, match="No dataset 'dead'"): load_dataset(tmp_path, 'dead')
+    generate_dataset(sdata, 'dead', tmp_path, patch_size=(16, 16), n_patches=40, progress=False)   # the next run cleans it up
+    assert list_datasets(tmp_path) == ['dead'] and not [q for q in tmp_path.iterdir() if q.name.startswith('.dead.tmp')]
