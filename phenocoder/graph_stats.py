@@ -13,6 +13,7 @@ from scipy.spatial import ConvexHull, QhullError
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import check_key, radius_graph, Phenocoder
+from .distributed import get_client, run_tasks
 
 # %% auto #0
 __all__ = ['CENTRALITY_SCORES', 'CHULL_METRICS', 'STAT_REGISTRY', 'STAT_GROUPS', 'one_hot', 'interaction_matrix', 'degree_stats',
@@ -361,6 +362,47 @@ def group_stats(
     u, nu = _units(units, len(codes))
     return entry.compute(UnitGraphs(g, codes, n_clusters, coords, X, u, nu, chull_min_nds, chull_min_degree))
 
+# %% ../nbs/07_graph_stats.ipynb #4b0407a6
+def _stats_block(
+    coords:np.ndarray,       # (n, d) coordinates of the objects of the units, unit by unit
+    codes:np.ndarray,        # (n,) cluster codes
+    n_clusters:int,          # number of clusters
+    X,                       # (n, m) table variables, or None
+    unit_of:np.ndarray,      # (n,) unit of each object (0..n_units-1)
+    n_units:int,             # number of units
+    radii:list,              # graph radii
+    stats:list,              # stat groups, registry order
+    chull_min_nds:int=10,    # smallest component with a hull
+    chull_min_degree:int=3,  # stragglers dropped before finding components
+    bar=None,                # a tqdm bar, updated once per radius and group
+)->tuple:                    # ((n_units, n_values) values, (n_units, n_radii) edge counts, degenerate hulls skipped)
+    "Every stat group at every radius for units given as disjoint blocks of objects: the work of one task."
+    parts, edges, skipped = [], [], 0
+    for r in radii:
+        g = radius_graph(coords, r, groups=unit_of)
+        edges.append(np.bincount(unit_of, np.diff(g.indptr), n_units) / 2)
+        for grp in stats:
+            v, sk = STAT_REGISTRY[grp].compute(UnitGraphs(g, codes, n_clusters, coords, X, unit_of, n_units, chull_min_nds, chull_min_degree))
+            parts.append(v); skipped += sk
+            if bar is not None: bar.update()
+    return np.hstack(parts), np.column_stack(edges), skipped
+
+def _unit_task(coords, codes, X, **kw)->tuple:
+    "Worker task: the statistics of one unit (`_stats_block` on its objects only)."
+    return _stats_block(coords, codes, X=X, unit_of=np.zeros(len(coords), np.int64), n_units=1, **kw)
+
+def _all_units(units, coords, codes, X, kw, client, progress)->tuple:   # X: rows -> their table variables (or None)
+    "(values, edge counts, hulls skipped) of all `units`: in this process as one block, or one task per unit on `client`."
+    if not units: return np.zeros((0, 0)), np.zeros((0, len(kw['radii']))), 0
+    if client is None:
+        rows = np.concatenate(units)
+        unit_of = np.repeat(np.arange(len(units)), [len(u) for u in units])
+        with tqdm(total=len(kw['radii']) * len(kw['stats']), desc='Computing spatial graph stats', disable=not progress) as bar:
+            return _stats_block(coords[rows], codes[rows], X=X(rows), unit_of=unit_of, n_units=len(units), bar=bar, **kw)
+    res = run_tasks(client, _unit_task, [(coords[u], codes[u], X(u)) for u in units],
+                    'Computing spatial graph stats', progress, **kw)
+    return np.vstack([r[0] for r in res]), np.vstack([r[1] for r in res]), sum(r[2] for r in res)
+
 # %% ../nbs/07_graph_stats.ipynb #8bb16cf5
 def _check_input(adata, cluster_key, spatial_key, sample_key, stats, radii):
     "Validate keys, labels, coordinates, groups and radii; return (stats, coords, codes, clusters, samples)."
@@ -425,9 +467,11 @@ def spatialgraph_stats(
     seed:int=0,                     # seed of the subunit subsampling
     *,
     table_key:str|None=None,        # with a SpatialData: its table to use (None: the only one)
+    client=None,                    # a dask.distributed Client (True/'active': the running one): one task per unit
 ):                                  # AnnData, one row per sample or subunit, columns `radius:{r}_stat:{group}_{name}`
     "Spatial graph statistics of every sample (or subunit) of `adata`, one row each."
     import anndata as ad   # here, not at import: `import phenocoder.graph_stats` stays light
+    client = get_client(client)
     adata = _table(adata, table_key)
     stats, coords, codes, clusters, samples, radii = _check_input(adata, cluster_key, spatial_key, sample_key, stats, radii)
     if 'chull' in stats and chull_min_nds < 4:
@@ -441,26 +485,13 @@ def spatialgraph_stats(
     _warn_skipped([n for n, o in zip(obs.index, ok) if not o], ('subunits' if use_subunits else 'samples') + ' with fewer than two clusters')
     units, obs = [u for u, o in zip(units, ok) if o], obs[np.array(ok, dtype=bool)] if len(ok) else obs
     names = [f'radius:{r}_stat:{n}' for r in radii for g in stats for n in stat_names(g, clusters, variables)]
-    out = np.zeros((len(units), len(names)))
-    rows = np.concatenate(units) if units else np.zeros(0, np.int64)
-    bounds = np.r_[0, np.cumsum([len(u) for u in units], dtype=np.int64)]
-    unit_of = np.repeat(np.arange(len(units)), np.diff(bounds))
-    X = _features(adata, rows) if 'moran_features' in stats else None
-    skipped, width = 0, len(names) // len(radii)
-    with tqdm(total=len(radii) * len(stats), desc='Computing spatial graph stats', disable=not progress) as bar:
+    X = (lambda r: _features(adata, r)) if 'moran_features' in stats else (lambda r: None)
+    kw = dict(n_clusters=k, radii=radii, stats=stats, chull_min_nds=chull_min_nds, chull_min_degree=chull_min_degree)
+    out, edges, skipped = _all_units(units, coords, codes, X, kw, client, progress)
+    if verbose:
         for j, r in enumerate(radii):
-            g = radius_graph(coords[rows], r, groups=unit_of) if units else None
-            if verbose and units:
-                edges = np.bincount(unit_of, np.diff(g.indptr), len(units)) / 2
-                for name, u, e in zip(obs.index, units, edges): print(f"{name}: radius {r}: {len(u)} objects, {e:.0f} edges")
-            parts = []
-            for grp in stats:
-                if units:
-                    v, sk = STAT_REGISTRY[grp].compute(UnitGraphs(g, codes[rows], k, coords[rows], X, unit_of, len(units),
-                                                                  chull_min_nds, chull_min_degree))
-                    parts.append(v); skipped += sk
-                bar.update()
-            if units: out[:, j * width:(j + 1) * width] = np.hstack(parts)
+            for name, u, e in zip(obs.index, units, edges[:, j]): print(f"{name}: radius {r}: {len(u)} objects, {e:.0f} edges")
+    out = out.reshape(len(units), len(names))
     if skipped: warnings.warn(f"Skipped {skipped} degenerate convex hull(s) (points in one plane or too few).", stacklevel=2)
     res = ad.AnnData(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), obs=obs.copy(), var=pd.DataFrame(index=names))
     if sample_key is not None and sample_key != 'sample': res.obs[sample_key] = res.obs['sample'].values
@@ -491,6 +522,7 @@ def spatialgraph_stats(
     *,
     sample_key:str|None=None,       # `.obs` column of samples (None: `self.sample_key`)
     seed:int|None=None,             # seed of the subunit subsampling (None: `self.seed`)
+    client=None,                    # a dask.distributed Client (True/'active': the running one): one task per unit
 ):
     "Spatial graph statistics of every sample (or subunit) of a table, stored in `self.adata`."
     table_key, spatial_key, sample_key, seed = self.resolve_settings(
@@ -500,4 +532,4 @@ def spatialgraph_stats(
         self.sdata, cluster_key=cluster_key, spatial_key=spatial_key, sample_key=sample_key, radii=radii, stats=stats,
         chull_min_nds=chull_min_nds, chull_min_degree=chull_min_degree, use_subunits=use_subunits, dim_subunit=dim_subunit,
         min_obs_per_subunit=min_obs_per_subunit, max_obs_per_subunit=max_obs_per_subunit, verbose=verbose,
-        progress=progress, seed=seed, table_key=table_key)
+        progress=progress, seed=seed, table_key=table_key, client=client)

@@ -100,3 +100,16 @@ pp.generate_dataset(spatialdata.read_zarr({str(sdata.path)!r}), 'dead', {str(tmp
     with pytest.raises(FileNotFoundError, match="No dataset 'dead'"): load_dataset(tmp_path, 'dead')
     generate_dataset(sdata, 'dead', tmp_path, patch_size=(16, 16), n_patches=40, progress=False)   # the next run cleans it up
     assert list_datasets(tmp_path) == ['dead'] and not [q for q in tmp_path.iterdir() if q.name.startswith('.dead.tmp')]
+
+
+def test_spatialgraph_stats_same_as_serial(client, sdata):
+    "One task per sample, or per subunit: the same statistics, bit for bit."
+    from phenocoder.graph_stats import spatialgraph_stats
+    t = sdata.tables['nuclei_features'].copy()
+    t.obs['cl'] = t.obs['phenotype'].astype(str).astype('category')
+    for kw in (dict(), dict(use_subunits=True, dim_subunit=(60, 60, 60), min_obs_per_subunit=20, max_obs_per_subunit=80)):
+        a = spatialgraph_stats(t, 'cl', sample_key='well', radii=(15, 30), progress=False, **kw)
+        b = spatialgraph_stats(t, 'cl', sample_key='well', radii=(15, 30), progress=False, client=client, **kw)
+        assert a.n_obs > 3 and a.X.any()
+        np.testing.assert_array_equal(a.X, b.X)
+        assert a.obs.equals(b.obs) and list(a.var_names) == list(b.var_names)
