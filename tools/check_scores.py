@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Quality floors of the tutorial's `scores.json` (bundled data, default settings): a regression cannot land silently.
+
+    python tools/check_scores.py phenocoder_runs/tutorial/scores.json
+
+Floors, not targets: each leaves a margin under what the defaults reach (see the note in benchmarks/quality.py), so
+floating-point drift across machines passes and a real loss of quality fails. Exit status 1 names every floor missed."""
+import json, sys
+from pathlib import Path
+
+FLOORS = [  # (description, test on the scores)
+    ("latents recover phenotypes at least as well as pixel PCA (k-means ARI, margin 0.05)",
+     lambda s: s["ARI k-means latents"] >= s["ARI k-means pixel PCA (best of 4-50 PCs)"] - 0.05),
+    ("k-means ARI of the latents >= 0.70", lambda s: s["ARI k-means latents"] >= 0.70),
+    ("batch conditioning mixes the batches: batch kNN accuracy within phenotype <= 0.65",
+     lambda s: s["batch kNN accuracy within phenotype"] <= 0.65),
+    ("conditioning on the batch removes more of it than not conditioning on it",
+     lambda s: s["batch kNN accuracy within phenotype"] < s.get("batch kNN accuracy within phenotype, not conditioned on batch", 1.0)),
+    ("the sub-cube embedding predicts the architecture: accuracy >= 0.80",
+     lambda s: s["leave-one-sample-out accuracy architecture"] >= 0.80),
+    ("... and not the batch: accuracy <= 0.70", lambda s: s["leave-one-sample-out accuracy batch"] <= 0.70),
+]
+
+
+def check(scores:dict)->list:
+    "The descriptions of the floors `scores` misses (a missing score counts as missed)."
+    missed = []
+    for what, ok in FLOORS:
+        try: good = bool(ok(scores))
+        except KeyError as e: good, what = False, f"{what} (score {e} missing)"
+        if not good: missed.append(what)
+    return missed
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "phenocoder_runs/tutorial/scores.json")
+    scores = json.loads(path.read_text())
+    missed = check(scores)
+    for what, _ in FLOORS: print(("MISSED " if what in missed or any(m.startswith(what) for m in missed) else "ok     ") + what)
+    if missed: sys.exit(f"{len(missed)} quality floor(s) missed in {path}")
