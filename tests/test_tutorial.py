@@ -1,9 +1,13 @@
-"The end-to-end tutorial, executed with papermill as a user would (short settings), on the bundled and on the real data."
-import json
+"""The end-to-end tutorial, executed with papermill as a user would: on the bundled data at its defaults (with the quality
+floors CI checks), and on the real data (short settings)."""
+import json, sys
 import papermill as pm
 import pytest
 import spatialdata
 from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / 'tools'))
+from check_scores import check, FLOORS
 
 TUTORIAL = ROOT/'nbs'/'10_tutorial.ipynb'
 
@@ -21,10 +25,20 @@ def check_outputs(scores, sd):
     assert lat.uns['spatialdata_attrs']['instance_key'] == src.uns['spatialdata_attrs']['instance_key']
     assert scores['total_seconds'] > 0
 
+def test_quality_floors_can_fail():
+    good = {"ARI k-means latents": 0.8, "ARI k-means pixel PCA (best of 4-50 PCs)": 0.7, "batch kNN accuracy within phenotype": 0.55,
+            "batch kNN accuracy within phenotype, not conditioned on batch": 0.9,
+            "leave-one-sample-out accuracy architecture": 0.6, "leave-one-sample-out accuracy batch": 0.1}
+    assert check(good) == []
+    assert len(check({**good, "batch kNN accuracy within phenotype": 0.95})) == 2      # not mixed, and no better than without
+    assert check({k: v for k, v in good.items() if 'architecture' not in k})[0].endswith("missing)")
+
 def test_tutorial_on_bundled_data(tmp_path):
-    scores, sd = run_tutorial(tmp_path, n_epochs=3)
+    scores, sd = run_tutorial(tmp_path)                     # the defaults, as the README runs it
     check_outputs(scores, sd)
-    for k in ('ARI k-means latents', 'ARI k-means pixel PCA (best of 4-50 PCs)', 'silhouette architecture'): assert k in scores
+    assert 'latents_z_only' in sd.tables                    # the model not conditioned on the batch, for contrast
+    assert (tmp_path / 'sample_stats.h5ad').is_file() and (tmp_path / 'subunit_stats.h5ad').is_file()
+    assert check(scores) == [], check(scores)
 
 def test_tutorial_on_real_data(tmp_path, real_3d):
     scores, sd = run_tutorial(tmp_path, data_dir=str(real_3d), n_epochs=1, dim_subunit=[200, 200, 200], min_obs_per_subunit=50)
