@@ -256,16 +256,19 @@ class CVAE(keras.Model):
             total = total + self.mmd_weight * ls[1]; self.mmd_loss_tracker.update_state(ls[1])
         return total
 
-    def get_config(self):
-        return {'name': self.name, 'trainable': self.trainable, 'input_shape': list(self.patch_shape),
-                'n_latent_dim': self.n_latent_dim, 'n_dense_dim': self.n_dense_dim, 'conv_layers': list(self.conv_layers),
-                'dropout': self.dropout, 'beta': self.beta, 'seed': self.seed, 'batch_norm': self.batch_norm,
-                'n_conditions': self.n_conditions, 'center_sigma': self.center_sigma, 'condition_sizes': self.condition_sizes,
-                'mmd_weight': self.mmd_weight, 'encoder_conditions': self.encoder_conditions}
 
-    @classmethod
-    def from_config(cls, config): return cls(**config)
+# %% ../nbs/03_cvae.ipynb #4b69e2ea
+_CONFIG_KEYS = ('n_latent_dim', 'n_dense_dim', 'dropout', 'beta', 'seed', 'batch_norm', 'n_conditions', 'center_sigma',
+                'condition_sizes', 'mmd_weight', 'encoder_conditions')
 
+@patch
+def get_config(self:CVAE)->dict:
+    "Everything `CVAE(**config)` needs to rebuild the model (saved in `model.keras`)."
+    return {'name': self.name, 'trainable': self.trainable, 'input_shape': list(self.patch_shape),
+            'conv_layers': list(self.conv_layers), **{k: getattr(self, k) for k in _CONFIG_KEYS}}
+
+@patch(cls_method=True)
+def from_config(cls:CVAE, config): return cls(**config)
 
 # %% ../nbs/03_cvae.ipynb #66cd3d43
 @patch
