@@ -84,6 +84,11 @@ def open_elements(
     return out
 
 # %% ../nbs/12_scale.ipynb #38c407e5
+def _run_local(fn, *args, **kw):
+    "Run `fn` in this worker with dask's synchronous scheduler: lazy images are read here, not sent back to the cluster as tasks."
+    import dask
+    with dask.config.set(scheduler='synchronous'): return fn(*args, **kw)
+
 def run_tasks(
     client,                # a `distributed.Client`
     fn,                    # a module-level function (pickled by reference)
@@ -94,7 +99,7 @@ def run_tasks(
 )->list:                   # the results, in `args` order
     "Run `fn(*a, **kw)` for each `a` as one task each, results in order; on an error cancel the rest, then re-raise it."
     from distributed import as_completed, wait
-    futs = [client.submit(fn, *a, pure=False, **kw) for a in args]
+    futs = [client.submit(_run_local, fn, *a, pure=False, **kw) for a in args]
     where, out = {f.key: i for i, f in enumerate(futs)}, [None] * len(futs)
     try:
         with tqdm(total=len(futs), desc=desc, unit='task', disable=not progress) as bar:

@@ -16,7 +16,7 @@ from .core import check_key, check_name, Phenocoder
 from .data import check_objects
 from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
-                               _check_dataset_name, ChunkWriter, write_region, write_edge_chunks)
+                               _check_dataset_name, ChunkWriter, write_region, write_edge_chunks, is_url, local_path, same_dir)
 from .distributed import get_client, store_path, open_elements, run_tasks, worker_address
 
 # %% auto #0
@@ -366,7 +366,7 @@ def _select(adata, sample_key, key, samples, image_key, sdata, patch_size, drop_
 def generate_dataset(
     sdata,                          # SpatialData with images `f"{image_key}_{sample}"` and the table
     dataset:str,                    # dataset name (a folder name under `dir_dataset`)
-    dir_dataset,                    # folder holding datasets (several can live side by side)
+    dir_dataset,                    # folder holding datasets (several can live side by side), or an fsspec URL
     patch_size:tuple=(128, 128),    # patch (height, width)
     spatial_key_index:str|None=None,# `.obsm` key of integer (y, x[, z]) image indices (default 'spatial_index')
     scale:bool=True,                # scale intensities to [0, 1] (else store raw values as float32)
@@ -422,7 +422,7 @@ def generate_dataset(
                 input_channels=channels + (['mask'] if mask == 'channel' else []))
     _warn_flat(meta['ranges'], channels, scale_percentile, scale)
     table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
-    root = Path(dir_dataset); root.mkdir(parents=True, exist_ok=True)
+    root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
     _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
     return load_dataset(root, dataset)
 
@@ -592,8 +592,8 @@ def generate_dataset(self:Phenocoder,
     generate_dataset(self.sdata, dataset, dir_dataset, patch_size, spatial_key_index, scale, metadata_keys, scale_percentile,
                      scale_per_sample, n_samples, n_patches, drop_border=drop_border, chunk_size=chunk_size, progress=progress,
                      mask=mask, mask_dilation=mask_dilation, client=client, **{**own, **kw})
-    root = Path(dir_dataset)
-    if self.data_dir is not None and Path(self.data_dir).resolve() != root.resolve() and self.datasets:
+    root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
+    if self.data_dir is not None and not same_dir(self.data_dir, root) and self.datasets:
         warnings.warn(f"dir_dataset changed from {str(self.data_dir)!r} to {str(root)!r}: `datasets` now lists only {dataset!r}.")
         self.datasets = []
     self.data_dir = root

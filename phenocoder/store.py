@@ -12,7 +12,8 @@ from .core import check_name
 
 # %% auto #0
 __all__ = ['FORMAT', 'RESERVED_NAMES', 'file_records', 'verify_files', 'chunk_file', 'CheckedPatches', 'PatchDataset',
-           'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks', 'list_datasets', 'load_dataset']
+           'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks', 'list_datasets', 'load_dataset', 'is_url',
+           'local_path', 'same_dir']
 
 # %% ../nbs/02a_store.ipynb #aa1bb013
 FORMAT = 1
@@ -103,19 +104,23 @@ def chunk_file(i:int, ndim:int)->str:
 # %% ../nbs/02a_store.ipynb #a2f7c1b5
 class CheckedPatches:
     "The zarr patch array of a dataset, read-only: each chunk's checksum verified when first read; replacement detected."
-    def __init__(self, path:Path, arr, meta:dict):
-        self.path, self.arr, self.meta, self._ok = Path(path), arr, meta, set()
+    def __init__(self, path, arr, meta:dict, fs=None):   # fs: an fsspec filesystem holding `path` (None: a local folder)
+        self.fs, self.arr, self.meta, self._ok = fs, arr, meta, set()
+        self.path = Path(path) if fs is None else str(path)
         self._stat = self._meta_stat()
+    def _bytes(self, rel:str)->bytes: return (self.path / rel).read_bytes() if self.fs is None else self.fs.cat_file(f'{self.path}/{rel}')
     def _meta_stat(self):
-        try: s = (self.path / 'meta.json').stat(); return (s.st_ino, s.st_mtime_ns, s.st_size)
+        try:
+            if self.fs is not None: i = self.fs.info(f'{self.path}/meta.json'); return (i.get('size'), str(i.get('created', i.get('mtime', i.get('ETag')))))
+            s = (self.path / 'meta.json').stat(); return (s.st_ino, s.st_mtime_ns, s.st_size)
         except FileNotFoundError: return None
     def _check_same(self):
         "Error when `meta.json` no longer belongs to the dataset that was opened (replaced or deleted)."
         if self._meta_stat() == self._stat: return
-        try: uid = json.loads((self.path / 'meta.json').read_text()).get('uid')
+        try: uid = json.loads(self._bytes('meta.json')).get('uid')
         except (OSError, ValueError): uid = None
         if uid != self.meta.get('uid'):
-            raise RuntimeError(f"Dataset {self.path.name!r} in {str(self.path.parent)!r} was replaced or removed after it was "
+            raise RuntimeError(f"Dataset {str(self.path).rstrip('/').rsplit('/', 1)[-1]!r} in {str(self.path).rstrip('/').rsplit('/', 1)[0]!r} was replaced or removed after it was "
                                "opened; open it again with load_dataset.")
         self._stat = self._meta_stat()
     def _verify(self, rows):
@@ -125,8 +130,8 @@ class CheckedPatches:
         for i in np.unique(np.asarray(rows, np.int64) // cl).tolist():
             if i in self._ok: continue
             rel = chunk_file(i, self.arr.ndim)
-            if rel in files and _crc(self.path / rel) != files[rel][1]:
-                raise _damaged(self.path, rel, 'was changed after writing (checksum differs)')
+            if rel in files and zlib.crc32(self._bytes(rel)) != files[rel][1]:
+                raise _damaged(Path(self.path), rel, 'was changed after writing (checksum differs)')
             self._ok.add(i)
     def __getitem__(self, key):
         self._check_same()
@@ -145,7 +150,8 @@ class CheckedPatches:
 class PatchDataset:
     "A patch dataset on disk: `.patches` (zarr, lazy, checked), `.table`, `.stats`, `.meta`, `.path`."
     def __init__(self, path, patches, table, stats, meta):
-        self.path, self.patches, self.table, self.stats, self.meta = Path(path), patches, table, stats, meta
+        self.path = str(path) if is_url(path) else local_path(path)   # a Path, or the dataset's URL
+        self.patches, self.table, self.stats, self.meta = patches, table, stats, meta
     def __len__(self): return self.patches.shape[0]
     def __repr__(self):
         m = self.meta
@@ -168,11 +174,13 @@ def write_store(
     dataset, ps, n = meta['dataset'], meta['patch_size'], meta['n_patches']
     nc = len(meta.get('input_channels', meta['channels']))
     if len(table) != n: raise ValueError(f"The patch table has {len(table)} rows for {n} patches.")
+    cl = min(_chunk_len((*ps, nc), chunk_size), max(n, 1))
+    if is_url(root): return _write_remote(root, meta, table, stats, fill, cl, (n, *ps, nc))
+    root = local_path(root); root.mkdir(parents=True, exist_ok=True)
     _clean_stale(root, dataset)
     tmp = root / f'.{dataset}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
     try:
         tmp.mkdir()
-        cl = min(_chunk_len((*ps, nc), chunk_size), max(n, 1))
         arr = zarr.open_array(str(tmp / 'patches.zarr'), mode='w', shape=(n, *ps, nc), chunks=(cl, *ps, nc), dtype='float32')
         fill(arr, cl)
         table.to_csv(tmp / 'patches.csv', index=False)
@@ -258,8 +266,9 @@ def write_edge_chunks(
 
 # %% ../nbs/02a_store.ipynb #40c3edcd
 def list_datasets(dir_dataset)->list:
-    "Names of the complete datasets in `dir_dataset`."
-    root = Path(dir_dataset)
+    "Names of the complete datasets in `dir_dataset` (a folder or an fsspec URL)."
+    if is_url(dir_dataset): return _list_remote(dir_dataset)
+    root = local_path(dir_dataset)
     if not root.is_dir(): return []
     return sorted(p.name for p in root.iterdir() if not p.name.startswith('.') and _is_complete(p))
 
@@ -268,12 +277,13 @@ def _is_complete(p:Path)->bool:
     except (OSError, ValueError): return False
 
 def load_dataset(
-    dir_dataset,      # folder holding datasets
+    dir_dataset,      # folder holding datasets, or an fsspec URL (`file://`, `memory://`, `s3://`, ...)
     dataset:str,      # dataset name
 )->PatchDataset:
     "Open a complete dataset written by `generate_dataset`; a missing, incomplete or damaged one is an error."
     import zarr
-    root = Path(dir_dataset); p = root / dataset
+    if is_url(dir_dataset): return _load_remote(dir_dataset, dataset)
+    root = local_path(dir_dataset); p = root / dataset
     if root.is_dir() and not p.exists(): _recover(root, dataset)
     if not p.is_dir():
         raise FileNotFoundError(f"No dataset {dataset!r} in {str(dir_dataset)!r}; complete datasets there: "
@@ -290,3 +300,71 @@ def load_dataset(
     for what, k in ((str(p / 'patches.csv'), len(table)), (str(p / 'patches.zarr'), arr.shape[0])):
         if k != n: raise OSError(f"Dataset {dataset!r} is damaged: {what!r} has {k:,} rows, meta.json records {n:,} patches.")
     return PatchDataset(p, CheckedPatches(p, arr, meta), table, pd.read_csv(p / 'stats.csv', dtype={'sample': str, 'channel': str}), meta)
+
+# %% ../nbs/02a_store.ipynb #2fd9a302
+def is_url(p)->bool:
+    "True for an fsspec URL other than `file://` (`memory://`, `s3://`, ...): a store without atomic folder renames."
+    s = str(p); return '://' in s and not s.startswith('file://')
+
+def local_path(p)->Path:
+    "A local folder (a path, or a `file://` URL) as a `Path`."
+    s = str(p); return Path(s[len('file://'):] if s.startswith('file://') else s)
+
+def same_dir(a, b)->bool:
+    "Whether two folders or URLs name the same place."
+    if is_url(a) or is_url(b): return str(a).rstrip('/') == str(b).rstrip('/')
+    return local_path(a).resolve() == local_path(b).resolve()
+
+def _fs(url:str)->tuple:
+    "(fsspec filesystem, path in it, URL without a trailing '/') of `url`."
+    import fsspec
+    url = str(url).rstrip('/'); fs, p = fsspec.core.url_to_fs(url)
+    return fs, p.rstrip('/'), url
+
+def _write_remote(url, meta:dict, table, stats, fill, cl:int, shape:tuple):
+    "Write a dataset at an fsspec URL: the old `meta.json` removed first, every file written, the new `meta.json` last."
+    import zarr
+    fs, root, url = _fs(url); d = f"{root}/{meta['dataset']}"
+    if fs.exists(f'{d}/meta.json'): fs.rm_file(f'{d}/meta.json')     # from here on the old copy reads as incomplete
+    if fs.exists(d): fs.rm(d, recursive=True)
+    fs.makedirs(d, exist_ok=True)
+    arr = zarr.open_array(f"{url}/{meta['dataset']}/patches.zarr", mode='w', shape=shape, chunks=(cl, *shape[1:]), dtype='float32')
+    fill(arr, cl)
+    fs.pipe_file(f'{d}/patches.csv', table.to_csv(index=False).encode())
+    fs.pipe_file(f'{d}/stats.csv', stats.to_csv(index=False).encode())
+    files = {p[len(d) + 1:]: [len(b := fs.cat_file(p)), zlib.crc32(b)] for p in sorted(fs.find(d))}
+    fs.pipe_file(f'{d}/meta.json', json.dumps({**meta, 'uid': uuid.uuid4().hex, 'files': files, 'complete': True}, indent=1).encode())
+
+# %% ../nbs/02a_store.ipynb #c0aa102c
+def _remote_meta(fs, d:str):
+    "The dataset meta at fs path `d`, or None when there is no `meta.json`."
+    try: return json.loads(fs.cat_file(f'{d}/meta.json'))
+    except (FileNotFoundError, ValueError): return None
+
+def _list_remote(url)->list:
+    fs, root, _ = _fs(url)
+    if not fs.isdir(root): return []
+    return sorted(n for p in fs.ls(root, detail=False) if not (n := p.rstrip('/').rsplit('/', 1)[-1]).startswith('.')
+                  and (_remote_meta(fs, f'{root}/{n}') or {}).get('complete') is True)
+
+def _load_remote(url, dataset:str)->PatchDataset:
+    "`load_dataset` at an fsspec URL: the same checks (complete, format, sizes, table checksums, row counts)."
+    import io, zarr
+    fs, root, url = _fs(url); d = f'{root}/{dataset}'
+    meta = _remote_meta(fs, d)
+    if meta is None and not fs.exists(d):
+        raise FileNotFoundError(f"No dataset {dataset!r} in {url!r}; complete datasets there: {_list_remote(url) or 'none'}.")
+    if (meta or {}).get('complete') is not True:
+        raise RuntimeError(f"Dataset {dataset!r} in {url!r} is incomplete (no meta.json with complete=true: writing was "
+                           "interrupted or it is not a phenocoder dataset); run generate_dataset again.")
+    if meta.get('format') != FORMAT: raise ValueError(f"Dataset {dataset!r} has format {meta.get('format')!r}; this version reads {FORMAT}.")
+    for rel, (size, crc) in meta['files'].items():
+        try: got = fs.size(f'{d}/{rel}')
+        except FileNotFoundError: raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}/{rel}' is missing; run generate_dataset again.") from None
+        if got != size or rel.endswith('.csv') and zlib.crc32(fs.cat_file(f'{d}/{rel}')) != crc:
+            raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}/{rel}' differs from what was written; run generate_dataset again.")
+    csv = lambda n, dt: pd.read_csv(io.BytesIO(fs.cat_file(f'{d}/{n}')), dtype=dt)
+    table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), zarr.open_array(f'{url}/{dataset}/patches.zarr', mode='r')
+    if not len(table) == arr.shape[0] == meta['n_patches']:
+        raise OSError(f"Dataset {dataset!r} is damaged: {len(table):,} table rows, {arr.shape[0]:,} patches, meta.json records {meta['n_patches']:,}.")
+    return PatchDataset(f'{url}/{dataset}', CheckedPatches(d, arr, meta, fs), table, csv('stats.csv', {'sample': str, 'channel': str}), meta)
