@@ -17,7 +17,7 @@ The issue's targets (min over seeds, both generators): ari >= 0.90 and >= pixel_
 arch_acc >= 0.90, batch_sub_acc <= 0.65.
 
     python benchmarks/quality.py [--seeds 0,1,2,3,4] [--generators bundled,tissue] [--epochs 60]
-                                 [--conditions dataset,z,batch] [--out quality.json] [--quick]
+                                 [--conditions z,batch] [--conditioning mmd] [--mmd-weight 100] [--out quality.json] [--quick]
 `--quick`: a smoke run (seed 0, 2 epochs, a small 4-sample tissue only) to check the script, not the model.
 """
 from __future__ import annotations
@@ -89,7 +89,9 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
     pheno.add_sdata(sdata)
     call(pheno.generate_dataset, dataset='dataset_1', dir_dataset=work / f'{generator}_{seed}', patch_size=(32, 32),
          spatial_key_index='spatial_index', metadata_keys=['batch'], progress=False)
-    call(pheno.initialize_model, n_latent_dim=8, n_dense_dim=64, conditions=a.conditions, input_shape=(32, 32, n_channels))
+    extra = {} if a.conditioning is None else dict(conditioning=a.conditioning)
+    if a.mmd_weight is not None: extra['mmd_weight'] = a.mmd_weight
+    call(pheno.initialize_model, n_latent_dim=8, n_dense_dim=64, conditions=a.conditions, input_shape=(32, 32, n_channels), **extra)
     t0 = time.time()
     history = call(pheno.train, n_epochs=a.epochs, verbose=0, plot=False)
     t_train = time.time() - t0
@@ -135,7 +137,9 @@ def main():
     ap.add_argument('--seeds', default='0,1,2,3,4')
     ap.add_argument('--generators', default='bundled,tissue')
     ap.add_argument('--epochs', type=int, default=60, help="maximum epochs (the tutorial's 60; early stopping may end sooner)")
-    ap.add_argument('--conditions', default='dataset,z,batch', help="comma-separated conditions ('' for a plain CVAE)")
+    ap.add_argument('--conditions', default='z,batch', help="comma-separated conditions ('' for a plain CVAE)")
+    ap.add_argument('--conditioning', default=None, help="'mmd', 'decoder' or 'concat' (default: the package's)")
+    ap.add_argument('--mmd-weight', type=float, default=None, help="weight of the MMD penalty (default: the package's)")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
     ap.add_argument('--quick', action='store_true', help='smoke run: seed 0, 2 epochs, a small tissue only')
     a = ap.parse_args()
@@ -157,7 +161,7 @@ def main():
     print('\ntargets met (worst seed):\n' + pd.DataFrame(ok).to_string())
     if a.out:
         out = Path(a.out); tmp = out.with_name(out.name + '.tmp')
-        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions),
+        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, conditioning=a.conditioning, mmd_weight=a.mmd_weight),
                                        rows=rows.to_dict('records'),
                                        summary={f'{k[0]}_{k[1]}': v for k, v in summary.to_dict('index').items()},
                                        targets=ok), indent=1, default=float))
