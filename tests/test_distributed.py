@@ -65,7 +65,7 @@ def test_encode_same_as_serial(client, sdata, tmp_path):
     "Latents of a trained, saved conditional model: workers load it from its folder and equal the serial path within 1e-5."
     from phenocoder import Phenocoder
     pheno = Phenocoder().add_sdata(sdata)
-    pheno.generate_dataset('d1', tmp_path, patch_size=(16, 16), n_patches=300, progress=False)
+    pheno.generate_dataset('d1', tmp_path, patch_size=(16, 16), n_patches=128, progress=False)
     pheno.initialize_model(n_latent_dim=4, n_dense_dim=8, conditions=['dataset', 'z'], input_shape=(16, 16, 4), conv_layers=(4, 8))
     pheno.train(n_epochs=1, plot=False, verbose=0, tensorboard=False)
     assert pheno.model.path is not None

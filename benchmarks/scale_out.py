@@ -1,0 +1,135 @@
+"""Scale-out benchmark: `generate_dataset`, `encode` and `spatialgraph_stats` serially, and on a dask.distributed
+LocalCluster of 1 and of 2 worker processes (one thread each), on a 16-sample set: the bundled example's 4 wells
+repeated under new names (each image optionally tiled `--tile` x `--tile` in (y, x), objects repeated with it, so a
+sample holds more work). The set is written once to a zarr store under `--work` (workers read images from it).
+
+For each configuration, a warm-up call of each stage runs first (worker start-up, imports, opening the store, loading
+the model), then the timed call. Results must be identical across configurations (patches and statistics bit for bit,
+latents within 1e-5): checked, and the run fails otherwise. Printed: seconds per stage, the speed-up of 2 workers over
+1 worker, the cost per 10^6 objects projected from the measured per-object rate (time / objects x 10^6), and the load
+average of the machine before and after (the machine may be shared: the numbers are only as good as its idle share).
+
+    python benchmarks/scale_out.py                    # 16 samples, tile 2 (7,680 objects), 32 x 32 patches
+    python benchmarks/scale_out.py --tile 1 --json out.json
+"""
+from __future__ import annotations
+import argparse, json, os, shutil, tempfile, time
+from pathlib import Path
+import numpy as np
+
+
+def tiled_set(work:Path, n_copies:int=4, tile:int=2)->Path:
+    "Write the bundled wells repeated `n_copies` times (names `<well>_r<k>`), each image tiled `tile` x `tile`, to zarr."
+    import anndata as ad, pandas as pd, spatialdata
+    from spatialdata.models import Image3DModel, Labels3DModel, TableModel
+    from phenocoder.data import example_3d
+    path = work / f'scale_{n_copies}x_tile{tile}.zarr'
+    if path.exists(): return path
+    src = example_3d(); t = src.tables['nuclei_features']
+    images, labels, tables = {}, {}, []
+    span = float(np.asarray(t.obsm['spatial'])[:, :2].max()) + 100     # physical offset of a tile: no graph edge crosses tiles
+    for s in pd.unique(t.obs['well'].astype(str)):
+        img, lab = src.images[f'IF_{s}'], src.labels[f'nuclei_{s}']
+        im = np.tile(np.asarray(img.data), (1, 1, tile, tile)); lb = np.asarray(lab.data)
+        H, W = lb.shape[-2:]; m = int(lb.max()) + 1
+        lb = np.block([[lb + (i * tile + j) * m * (lb > 0) for j in range(tile)] for i in range(tile)])
+        rows = t[t.obs['well'].astype(str) == s]
+        for k in range(n_copies):
+            name = f'{s}_r{k}'
+            images[f'IF_{name}'] = Image3DModel.parse(im, dims=('c', 'z', 'y', 'x'), c_coords=[str(c) for c in img.coords['c'].values])
+            labels[f'nuclei_{name}'] = Labels3DModel.parse(lb, dims=('z', 'y', 'x'))
+            for i in range(tile):
+                for j in range(tile):
+                    r = rows.copy()
+                    r.obs_names = [f'{o}_{name}_{i}{j}' for o in r.obs_names]
+                    r.obs['well'] = name; r.obs['region'] = f'nuclei_{name}'
+                    r.obs['label'] = r.obs['label'].astype(int) + (i * tile + j) * m
+                    idx = np.array(r.obsm['spatial_index'], copy=True); idx[:, 0] += i * H; idx[:, 1] += j * W
+                    phys = np.array(r.obsm['spatial'], dtype=float, copy=True); phys[:, 0] += i * span; phys[:, 1] += j * span
+                    r.obsm['spatial_index'], r.obsm['spatial'] = idx, phys
+                    tables.append(r)
+    table = ad.concat(tables, merge='same'); table.uns = {}
+    table.obs['region'] = table.obs['region'].astype('category')
+    table = TableModel.parse(table, region=sorted(labels), region_key='region', instance_key='label')
+    tmp = work / f'.{path.name}.tmp-{os.getpid()}'
+    shutil.rmtree(tmp, ignore_errors=True)
+    spatialdata.SpatialData(images=images, labels=labels, tables={'nuclei_features': table}).write(tmp)
+    os.rename(tmp, path)
+    return path
+
+
+def cpu_seconds(client)->float:
+    "CPU seconds used so far by this process and, with a client, by its worker processes."
+    return time.process_time() + (sum(client.run(time.process_time).values()) if client is not None else 0.0)
+
+
+def timed(f, client=None):
+    "(result, wall seconds, CPU seconds of this process and the workers) of `f()`."
+    c, t = cpu_seconds(client), time.perf_counter()
+    r = f()
+    return r, (time.perf_counter() - t, cpu_seconds(client) - c)
+
+
+def run_stages(sd, work:Path, model, client, tag:str, patch:int)->dict:
+    "Warm-up then timed call of each stage with `client` (None: serial); results and seconds."
+    from phenocoder.patches import generate_dataset
+    from phenocoder.encoding import encode, _load_saved, _saved_model
+    from phenocoder.graph_stats import spatialgraph_stats
+    t = sd.tables['nuclei_features']
+    out = {}
+    generate_dataset(sd, f'warm_{tag}', work, patch_size=(patch, patch), n_samples=2, progress=False, client=client)
+    ds, out['generate_dataset'] = timed(lambda: generate_dataset(sd, f'ds_{tag}', work, patch_size=(patch, patch), progress=False, client=client), client)
+    if client is not None: client.run(_load_saved, *_saved_model(model))     # warm-up: each worker loads the model once
+    lat, out['encode'] = timed(lambda: encode(sd, model, key_added=None, progress=False, client=client), client)
+    tt = t.copy(); tt.obs['cl'] = tt.obs['phenotype'].astype(str).astype('category')
+    spatialgraph_stats(tt[tt.obs['well'].isin(tt.obs['well'].unique()[:2])].copy(), 'cl', sample_key='well', radii=(15,), progress=False, client=client)
+    st, out['spatialgraph_stats'] = timed(lambda: spatialgraph_stats(tt, 'cl', sample_key='well', radii=(15, 30), progress=False, client=client), client)
+    return dict(seconds=out, patches=np.asarray(ds.patches[:]), latents=lat.X.copy(), stats=st.X.copy())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--tile', type=int, default=2); ap.add_argument('--patch', type=int, default=32)
+    ap.add_argument('--work', default=str(Path(tempfile.gettempdir()) / 'phenocoder_scale_out'))
+    ap.add_argument('--json', default=None)
+    a = ap.parse_args()
+    import spatialdata
+    from distributed import Client, LocalCluster
+    from phenocoder import Phenocoder
+    work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
+    load0 = os.getloadavg()
+    sd = spatialdata.read_zarr(tiled_set(work, 4, a.tile))
+    n_obj, n_samples = sd.tables['nuclei_features'].n_obs, sd.tables['nuclei_features'].obs['well'].nunique()
+    shutil.rmtree(work / 'model', ignore_errors=True)
+    pheno = Phenocoder().add_sdata(sd)                       # a small model, trained one epoch and saved (workers load it)
+    pheno.generate_dataset('train', work / 'model', patch_size=(a.patch, a.patch), n_patches=500, progress=False)
+    pheno.initialize_model(n_latent_dim=8, n_dense_dim=32, conditions=[], input_shape=(a.patch, a.patch, 4), conv_layers=(8, 16, 32))
+    pheno.train(n_epochs=1, plot=False, verbose=0, tensorboard=False)
+    res = {'serial': run_stages(sd, work, pheno.model, None, 'serial', a.patch)}
+    for n in (1, 2):
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                          local_directory=str(work / 'dask')) as cl, Client(cl) as c:
+            res[f'{n} worker'] = run_stages(sd, work, pheno.model, c, f'w{n}', a.patch)
+    ref = res['serial']
+    for k, r in res.items():
+        assert np.array_equal(r['patches'], ref['patches']), f'patches differ: {k}'
+        assert np.array_equal(r['stats'], ref['stats']), f'statistics differ: {k}'
+        assert np.abs(r['latents'] - ref['latents']).max() <= 1e-5, f'latents differ: {k}'
+    load1 = os.getloadavg()
+    print(f"{n_samples} samples, {n_obj:,} objects, {a.patch} x {a.patch} patches; os.cpu_count()={os.cpu_count()}; "
+          f"load average before {load0[0]:.2f}, after {load1[0]:.2f} (1 min)")
+    print("results identical across runs: patches and statistics bit for bit, latents within 1e-5")
+    print("wall seconds (CPU seconds of the client and worker processes); per 10^6 objects: projected from the wall time")
+    print(f"{'stage':<20}{'serial':>14}{'1 worker':>14}{'2 workers':>14}{'2w / 1w':>9}{'s/1e6 serial':>14}{'s/1e6 2w':>10}")
+    rows = {}
+    for st in ('generate_dataset', 'encode', 'spatialgraph_stats'):
+        (s0, c0), (s1, c1), (s2, c2) = (res[k]['seconds'][st] for k in ('serial', '1 worker', '2 worker'))
+        rows[st] = dict(serial=s0, w1=s1, w2=s2, cpu=[c0, c1, c2], speedup=s1 / s2, per_million_2w=s2 / n_obj * 1e6,
+                        per_million_serial=s0 / n_obj * 1e6)
+        print(f"{st:<20}" + ''.join(f"{w:>7.2f} ({c:>4.1f})" for w, c in ((s0, c0), (s1, c1), (s2, c2))) +
+              f"{s1 / s2:>8.2f}x{s0 / n_obj * 1e6:>14.0f}{s2 / n_obj * 1e6:>10.0f}")
+    if a.json: Path(a.json).write_text(json.dumps(dict(n_objects=n_obj, n_samples=n_samples, load=[load0, load1], stages=rows), indent=1))
+
+
+if __name__ == '__main__':
+    main()
