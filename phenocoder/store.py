@@ -13,7 +13,7 @@ from .core import check_name
 # %% auto #0
 __all__ = ['FORMAT', 'RESERVED_NAMES', 'file_records', 'verify_files', 'chunk_file', 'CheckedPatches', 'PatchDataset',
            'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks', 'list_datasets', 'load_dataset', 'is_url',
-           'local_path', 'same_dir']
+           'local_path', 'same_dir', 'upload_folder', 'download_folder']
 
 # %% ../nbs/02a_store.ipynb #aa1bb013
 FORMAT = 1
@@ -368,3 +368,34 @@ def _load_remote(url, dataset:str)->PatchDataset:
     if not len(table) == arr.shape[0] == meta['n_patches']:
         raise OSError(f"Dataset {dataset!r} is damaged: {len(table):,} table rows, {arr.shape[0]:,} patches, meta.json records {meta['n_patches']:,}.")
     return PatchDataset(f'{url}/{dataset}', CheckedPatches(d, arr, meta, fs), table, csv('stats.csv', {'sample': str, 'channel': str}), meta)
+
+# %% ../nbs/02a_store.ipynb #47af47dc
+def upload_folder(
+    local,                   # a finished local folder (e.g. a saved model)
+    url:str,                 # where it goes (an fsspec URL; a local path or file:// works too)
+    commit:str='config.json',# the file that marks the folder complete: removed first, written last
+):
+    "Copy a local folder to `url` so that it never reads as complete before it is: `commit` is removed first, written last."
+    import fsspec
+    local = Path(local); fs, dest = fsspec.core.url_to_fs(str(url).rstrip('/'))
+    if fs.exists(f'{dest}/{commit}'): fs.rm_file(f'{dest}/{commit}')
+    if fs.exists(dest): fs.rm(dest, recursive=True)
+    files = sorted(p for p in local.rglob('*') if p.is_file() and p.name != commit)
+    for p in files + [local / commit]:
+        fs.makedirs(f'{dest}/{p.relative_to(local).parent.as_posix()}'.rstrip('/.'), exist_ok=True)
+        fs.put_file(str(p), f'{dest}/{p.relative_to(local).as_posix()}')
+
+def download_folder(
+    url:str,                 # a folder written by `upload_folder`
+    local,                   # an empty or missing local folder to copy it into
+    commit:str='config.json',# the file that marks the folder complete
+)->Path:                     # `local`
+    "Copy a complete folder from `url` to a local folder; an error if its `commit` file is missing (never written, or being rewritten)."
+    import fsspec
+    fs, src = fsspec.core.url_to_fs(str(url).rstrip('/')); local = Path(local)
+    if not fs.exists(f'{src}/{commit}'):
+        raise FileNotFoundError(f"{str(url)!r} has no {commit}: it is not there, was never completed, or is being rewritten.")
+    for p in fs.find(src):
+        rel = p[len(src.rstrip('/')) + 1:]
+        (local / rel).parent.mkdir(parents=True, exist_ok=True); fs.get_file(p, str(local / rel))
+    return local
