@@ -82,7 +82,7 @@ class Sampling(layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator, dtype=z_mean.dtype)
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
     def get_config(self): return {**super().get_config(), 'seed': self.seed}
@@ -181,6 +181,14 @@ def group_mmd(
     return ops.sum(per)
 
 
+# %% ../nbs/03_cvae.ipynb #f14a0001
+def _replica_share(loss):
+    "`loss` over the number of replicas under a tf.distribute strategy (which sums their gradients); else unchanged."
+    if keras.backend.backend() != 'tensorflow': return loss
+    import tensorflow as tf
+    n = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / n if n > 1 else loss
+
 # %% ../nbs/03_cvae.ipynb #05c52809
 @keras.saving.register_keras_serializable('phenocoder')
 class CVAE(keras.Model):
@@ -254,7 +262,7 @@ class CVAE(keras.Model):
         self.reconstruction_loss_tracker.update_state(rec); self.kl_loss_tracker.update_state(kl)
         if self._uses_mmd and len(ls) > 1:
             total = total + self.mmd_weight * ls[1]; self.mmd_loss_tracker.update_state(ls[1])
-        return total
+        return _replica_share(total)   # several devices: each replica's share (Keras sums them)
 
 
 # %% ../nbs/03_cvae.ipynb #4b69e2ea

@@ -18,8 +18,9 @@ from .model import PhenoModel, one_hot, write_json, recover_folder
 from .plots import plot_reconstructions, plot_latents
 
 # %% auto #0
-__all__ = ['CONDITIONING', 'MMD_WEIGHT', 'split_by_sample', 'make_feed', 'TrainingRun', 'check_model_args', 'initialize_model',
-           'preview_figures', 'checkpoint_dir', 'Checkpoints', 'train', 'load_model', 'condition_inputs']
+__all__ = ['CONDITIONING', 'MMD_WEIGHT', 'split_by_sample', 'make_feed', 'TrainingRun', 'check_model_args', 'distribution',
+           'initialize_model', 'preview_figures', 'checkpoint_dir', 'Checkpoints', 'train', 'load_model',
+           'condition_inputs']
 
 # %% ../nbs/05_training.ipynb #efe33fc5
 def split_by_sample(
@@ -190,6 +191,47 @@ def _warn_constant(categories:dict):
     if one: warnings.warn(f"Condition(s) {sorted(one)} have a single value in the training data ({one}): they carry no information.")
 
 
+# %% ../nbs/05_training.ipynb #f14d0002
+class _OneDevice:
+    "The default: no distribution, a scope that does nothing."
+    num_replicas_in_sync = 1
+    def scope(self):
+        import contextlib; return contextlib.nullcontext()
+_ONE = _OneDevice()
+
+def _device_key(name)->str:
+    "'GPU:1' from '/job:localhost/replica:0/task:0/device:GPU:1', '/gpu:1', 'gpu:1' or 'GPU:1'."
+    return ':'.join(str(name).upper().split(':')[-2:]).split('/')[-1] if ':' in str(name) else str(name).upper()
+
+def _visible_devices()->list:
+    "Names of the visible devices of the backend: the GPUs, or the CPUs when there is none."
+    if keras.backend.backend() == 'tensorflow':
+        import tensorflow as tf
+        return [d.name for d in tf.config.list_logical_devices('GPU')] or [d.name for d in tf.config.list_logical_devices('CPU')]
+    return list(keras.distribution.list_devices())
+
+def distribution(
+    devices=None,   # None: one (the default) device; 'all': every visible GPU (every CPU device if no GPU); or a list of names ('GPU:0', '/gpu:1', 'CPU:0') or GPU indices
+)->tuple:           # (an object with `.scope()`: tf.distribute.MirroredStrategy, keras DataParallel or a no-op; the device names)
+    "The data-parallel set-up that `initialize_model(..., devices=)` builds and `train` fits in (one device: none)."
+    if devices is None: return _ONE, None
+    avail = _visible_devices()
+    if isinstance(devices, str) and devices == 'all': names = avail
+    elif isinstance(devices, (str, bytes)) or not hasattr(devices, '__iter__'):
+        raise ValueError(f"`devices` must be None, 'all' or a list of device names / GPU indices; got {devices!r}.")
+    else:
+        keys, names = {_device_key(a): a for a in avail}, []
+        for d in devices:
+            k = f'GPU:{d}' if isinstance(d, (int, np.integer)) and not isinstance(d, bool) else _device_key(d)
+            if k not in keys: raise ValueError(f"Unknown device {d!r} in `devices`; visible: {', '.join(map(_device_key, avail))}.")
+            names.append(keys[k])
+        if len(set(names)) != len(names): raise ValueError(f"`devices` lists a device twice: {list(devices)!r}.")
+    if len(names) < 2: return _ONE, [_device_key(n) for n in names]
+    if keras.backend.backend() == 'tensorflow':
+        import tensorflow as tf
+        return tf.distribute.MirroredStrategy(names), [_device_key(n) for n in names]
+    return keras.distribution.DataParallel(devices=names), [_device_key(n) for n in names]
+
 # %% ../nbs/05_training.ipynb #b84eebd4
 def initialize_model(
     dir_dataset,                        # folder holding the datasets (`generate_dataset`'s `dir_dataset`)
@@ -215,6 +257,7 @@ def initialize_model(
     conditioning:str='mmd',             # how conditions act: 'mmd', 'decoder', 'concat' (the original); see below
     mmd_weight:float|None=None,         # weight of the MMD penalty for conditioning='mmd' (None: the default, MMD_WEIGHT)
     overwrite:bool=False,               # replace a trained model of the same name (kept until the new one is trained)
+    devices=None,                       # data-parallel training: None (one device), 'all', or a list (see `distribution`)
 )->TrainingRun:
     "Build the model and the train / validation feeds for `datasets`, and write the model's `config.json`."
     datasets = [datasets] if isinstance(datasets, str) else list(datasets)
@@ -225,6 +268,7 @@ def initialize_model(
     check_key(conditioning, CONDITIONING, 'conditioning')
     mmd_weight = (MMD_WEIGHT if mmd_weight is None else float(mmd_weight)) if conditioning == 'mmd' else 0.0
     input_shape = check_input_shape(input_shape, conv_layers)
+    dist, device_names = distribution(devices)
     name = check_name(name or ('condcvae' if conditions else 'cvae'), 'model name')
     model_dir = Path(dir_dataset) / 'models' / name
     recover_folder(model_dir)
@@ -246,10 +290,9 @@ def initialize_model(
     val_feed = make_feed(patches, cond, val_idx, batch_size, False, False, False, seed, n_workers)
     kw = dict(input_shape=input_shape, n_latent_dim=n_latent_dim, n_dense_dim=n_dense_dim, conv_layers=tuple(conv_layers),
               dropout=dropout, beta=beta, seed=seed, batch_norm=batch_norm, center_sigma=center_sigma)
-    if conditions:
+    with dist.scope():                  # the variables live on (are mirrored over) the devices
         model = CondCVAE(**kw, n_conditions=onehot.shape[1], condition_sizes=[len(categories[c]) for c in conditions],
-                         mmd_weight=mmd_weight, encoder_conditions=conditioning != 'decoder')
-    else: model = CVAE(**kw)
+                         mmd_weight=mmd_weight, encoder_conditions=conditioning != 'decoder') if conditions else CVAE(**kw)
     groups = table['dataset'].astype(str) + '/' + table['sample'].astype(str)
     config = dict(format=1, name=name, model_class=type(model).__name__, model=model.get_config(), conditions=conditions,
                   categories=categories, conditioning=conditioning if conditions else None,
@@ -258,10 +301,12 @@ def initialize_model(
                   seed=seed, batch_size=batch_size, n_workers=n_workers, flip=flip, rotate=rotate, shuffle=shuffle, val_frac=val_frac,
                   split=dict(train_samples=sorted(set(groups[train_idx])), val_samples=sorted(set(groups[val_idx])),
                              n_train=int(len(train_idx)), n_val=int(len(val_idx))),
-                  keras_backend=keras.backend.backend(), keras_version=keras.__version__, trained=False, overwrite=bool(overwrite))
+                  devices=device_names, keras_backend=keras.backend.backend(), keras_version=keras.__version__, trained=False, overwrite=bool(overwrite))
     if not (model_dir / 'model.keras').exists():      # a trained model stays untouched until its successor is trained
         model_dir.mkdir(parents=True, exist_ok=True); write_json(model_dir / 'config.json', config)
-    return TrainingRun(model, train_feed, val_feed, config, model_dir, patches, onehot, table, train_idx, val_idx)
+    run = TrainingRun(model, train_feed, val_feed, config, model_dir, patches, onehot, table, train_idx, val_idx)
+    run.distribution = dist
+    return run
 
 
 # %% ../nbs/05_training.ipynb #cb1d255f
@@ -361,12 +406,23 @@ def train(
     tensorboard:bool=True,              # log scalars to TensorBoard
     callbacks:list|None=None,           # further Keras callbacks
     resume:bool=False,                  # continue from the last checkpoint of an interrupted run of this model
+    steps_per_execution:int=32,         # training steps per call into the compiled graph (1: the original's per-step dispatch)
+    jit_compile:bool|str='auto',        # XLA: 'auto' is Keras's rule (on GPU, not on CPU where it was slower; not with tf.distribute)
 )->dict:                                # the Keras history (per-epoch losses)
     "Train the run's model (Adam, early stopping, learning-rate reduction, checkpoints); save it to `run.model_dir` atomically."
-    n_epochs = _positive_int(n_epochs, 'n_epochs')
+    n_epochs, spe = _positive_int(n_epochs, 'n_epochs'), _positive_int(steps_per_execution, 'steps_per_execution')
+    if jit_compile not in (True, False, 'auto'): raise ValueError(f"`jit_compile` must be True, False or 'auto'; got {jit_compile!r}.")
+    dist = getattr(run, 'distribution', _ONE)
+    if getattr(dist, 'num_replicas_in_sync', 1) > 1: spe = 1     # Keras 3 + MirroredStrategy fails with several steps per call
+    with dist.scope(): return _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate,
+        learning_rate_patience, early_stopping_patience, plot, n_preview, plot_frac, verbose, tensorboard, callbacks, resume, spe, jit_compile)
+
+def _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience, early_stopping_patience,
+         plot, n_preview, plot_frac, verbose, tensorboard, callbacks, resume, spe, jit_compile):
+    "`train`'s work, inside the run's device scope."
     name, root, m = run.config['name'], Path(run.config['dir_dataset']), run.model.module
     log_dir, ck = root / 'tensorboard_logs' / name, checkpoint_dir(run.model_dir)
-    m.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    m.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=spe, jit_compile=jit_compile)
     if resume: past = _resume(run, ck)
     else: shutil.rmtree(ck, ignore_errors=True); past = {}
     done = len(past.get('loss', []))
@@ -386,7 +442,8 @@ def train(
         n_epochs=n_epochs, epochs_run=len(run.history['val_loss']), best_epoch=best + 1, resumed_at=done or None,
         best_val_loss=run.history['val_loss'][best], seconds=round(time.time() - t0, 2), learning_rate=learning_rate,
         min_learning_rate=min_learning_rate, factor_learning_rate=factor_learning_rate,
-        learning_rate_patience=learning_rate_patience, early_stopping_patience=early_stopping_patience),
+        learning_rate_patience=learning_rate_patience, early_stopping_patience=early_stopping_patience,
+        steps_per_execution=spe, jit_compile=bool(m.jit_compile)),
         history=run.history, tensorboard_logs=str(log_dir) if tensorboard else None)
     run.model.save(run.model_dir, overwrite=True)    # initialize_model refused a trained model unless overwrite=True
     shutil.rmtree(ck, ignore_errors=True)
