@@ -38,8 +38,12 @@ def store_path(
     sdata,             # the SpatialData the work is on
     elements:list,     # elements the workers read, as 'images/IF_A06', 'labels/nuclei_A06'
     what:str='this',   # the operation, for the error message
+    dest=None,         # where the workers will write (refused if a `memory://` URL: it lives in one process)
 )->str:                # the zarr store's path, as a string
     "The zarr store backing `sdata`, checked to hold `elements`: workers read images from it, never from this process."
+    if str(dest).startswith('memory://'):
+        raise ValueError(f"{what} with a client cannot write to {str(dest)!r}: a memory:// store lives in one process and worker "
+                         "processes would write into their own; use a folder or a shared URL (file://, s3://), or run without `client`.")
     p = getattr(sdata, 'path', None)
     if p is None:
         raise ValueError(f"{what} with a client needs a SpatialData backed by a zarr store (workers read the images from it): "

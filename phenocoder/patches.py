@@ -405,7 +405,7 @@ def generate_dataset(
     check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask else None, samples=samples)
     client = get_client(client)
     path = store_path(sdata, [f'images/{image_key}_{s}' for s in samples] + ([f'labels/{labels_key}_{s}' for s in samples]
-                      if mask else []), 'generate_dataset') if client is not None else None
+                      if mask else []), 'generate_dataset', dir_dataset) if client is not None else None
     rows, cents, imgs = _select(adata, sample_key, key, samples, image_key, sdata, ps, drop_border, n_patches, rng)
     channels = image_channels(imgs[samples[0]])
     for s in samples:
