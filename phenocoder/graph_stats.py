@@ -19,7 +19,7 @@ from .distributed import get_client, run_tasks
 __all__ = ['CENTRALITY_SCORES', 'CHULL_METRICS', 'STAT_REGISTRY', 'STAT_GROUPS', 'one_hot', 'interaction_matrix', 'degree_stats',
            'group_degree_centrality', 'group_closeness_centrality', 'local_clustering', 'centrality_scores', 'morans_i',
            'chull_components', 'summarise_chulls', 'partition_samples', 'UnitGraphs', 'StatGroup', 'stat_names',
-           'group_stats', 'spatialgraph_stats']
+           'group_stats', 'spatial_order', 'spatialgraph_stats']
 
 # %% ../nbs/07_graph_stats.ipynb #b7a967a2
 def one_hot(
@@ -368,6 +368,25 @@ def group_stats(
     return entry.compute(UnitGraphs(g, codes, n_clusters, coords, X, u, nu, chull_min_nds, chull_min_degree))
 
 # %% ../nbs/07_graph_stats.ipynb #4b0407a6
+def _spread3(v:np.ndarray)->np.ndarray:
+    "The low 21 bits of `v` spread out with two zero bits between them (3D Morton interleaving)."
+    v = v.astype(np.uint64) & np.uint64(0x1FFFFF)
+    for s, m in ((32, 0x1F00000000FFFF), (16, 0x1F0000FF0000FF), (8, 0x100F00F00F00F00F), (4, 0x10C30C30C30C30C3), (2, 0x1249249249249249)):
+        v = (v | (v << np.uint64(s))) & np.uint64(m)
+    return v
+
+def spatial_order(
+    coords:np.ndarray,     # (n, 2|3) coordinates
+    units:np.ndarray,      # (n,) unit of each object
+    cell:float,            # edge of the grid cells (e.g. the largest radius)
+)->np.ndarray:             # (n,) a permutation: by unit, then along a Z-order curve of each unit's own grid
+    "An order of the objects that keeps spatial neighbours close in memory (sparse graph work is then cache-friendly)."
+    lo = np.full((int(units.max(initial=-1)) + 1, coords.shape[1]), np.inf); np.minimum.at(lo, units, coords)
+    cells = np.floor((coords - lo[units]) / cell).astype(np.int64)
+    key = np.zeros(len(coords), np.uint64)
+    for j in range(cells.shape[1]): key |= _spread3(cells[:, j]) << np.uint64(j)
+    return np.lexsort((key, units))
+
 def _stats_block(
     coords:np.ndarray,       # (n, d) coordinates of the objects of the units, unit by unit
     codes:np.ndarray,        # (n,) cluster codes
@@ -382,6 +401,8 @@ def _stats_block(
     bar=None,                # a tqdm bar, updated once per radius and group
 )->tuple:                    # ((n_units, n_values) values, (n_units, n_radii) edge counts, degenerate hulls skipped)
     "Every stat group at every radius for units given as disjoint blocks of objects: the work of one task."
+    o = spatial_order(coords, unit_of, max(radii))     # the same order for a unit whether alone or with others
+    coords, codes, unit_of, X = coords[o], codes[o], unit_of[o], None if X is None else X[o]
     parts, edges, skipped = [], [], 0
     for r in radii:
         g = radius_graph(coords, r, groups=unit_of)
