@@ -11,6 +11,11 @@ average of the machine before and after (the machine may be shared: the numbers 
 
     python benchmarks/scale_out.py                    # 16 samples, tile 2 (7,680 objects), 32 x 32 patches
     python benchmarks/scale_out.py --tile 1 --json out.json
+    python benchmarks/scale_out.py --part within      # one sample of 10^4 .. 10^6 objects through spatialgraph_stats
+
+Part `within` (issue 13.6): one sample of n uniformly random 3D points (8 clusters, 5 variables, density chosen so the
+two radii give about 10 and 14 neighbours), all stat groups; each n in a fresh subprocess, printing seconds and the
+process's peak resident memory (target at 10^6: under 60 s and 8 GB).
 """
 from __future__ import annotations
 import argparse, json, os, shutil, tempfile, time
@@ -87,12 +92,37 @@ def run_stages(sd, work:Path, model, client, tag:str, patch:int)->dict:
     return dict(seconds=out, patches=np.asarray(ds.patches[:]), latents=lat.X.copy(), stats=st.X.copy())
 
 
+WITHIN = """
+import resource, sys, time, numpy as np, pandas as pd, anndata as ad
+from phenocoder.graph_stats import spatialgraph_stats
+n = int(sys.argv[1]); rng = np.random.default_rng(0)
+side = (n / 0.01) ** (1 / 3)                      # 0.01 objects per unit^3: ~10 neighbours within 6.2, ~14 within 7
+a = ad.AnnData(rng.normal(size=(n, 5)), obs=pd.DataFrame({'cl': pd.Categorical(rng.integers(0, 8, n).astype(str))}),
+               obsm={'spatial': rng.uniform(0, side, (n, 3))})
+t = time.perf_counter(); spatialgraph_stats(a, 'cl', radii=(6.2, 7.0), progress=False)
+print(n, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+"""
+
+
+def within(sizes=(10_000, 100_000, 1_000_000)):
+    "Seconds and peak memory of spatialgraph_stats on one sample of each size (a fresh process each)."
+    import subprocess, sys
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print(f"{'objects':>10}{'seconds':>10}{'peak GB':>10}{'s per 1e6':>12}")
+    for n in sizes:
+        out = subprocess.run([sys.executable, '-c', WITHIN, str(n)], capture_output=True, text=True, check=True).stdout.split()
+        t, gb = float(out[1]), float(out[2])
+        print(f"{n:>10,}{t:>10.1f}{gb:>10.2f}{t / n * 1e6:>12.1f}")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--tile', type=int, default=2); ap.add_argument('--patch', type=int, default=32)
     ap.add_argument('--work', default=str(Path(tempfile.gettempdir()) / 'phenocoder_scale_out'))
-    ap.add_argument('--json', default=None)
+    ap.add_argument('--json', default=None); ap.add_argument('--part', choices=('scale_out', 'within'), default='scale_out')
     a = ap.parse_args()
+    if a.part == 'within': return within()
     import spatialdata
     from distributed import Client, LocalCluster
     from phenocoder import Phenocoder
