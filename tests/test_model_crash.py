@@ -32,7 +32,8 @@ class Kill(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.params and batch == 2 and len(getattr(self, 'seen', [])) >= 1: die()
     def on_epoch_end(self, epoch, logs=None): self.seen = getattr(self, 'seen', []) + [epoch]
-train(initialize_model(**args(), overwrite=True), n_epochs=4, plot=False, verbose=0, tensorboard=False, callbacks=[Kill()])
+train(initialize_model(**args(), overwrite=True), n_epochs=4, plot=False, verbose=0, tensorboard=False, callbacks=[Kill()],
+      steps_per_execution=1)   # one step per call: batch callbacks at every step, so the kill lands inside epoch 2
 ''',
     'writing_model': '''
 orig = pm.write_json
