@@ -450,7 +450,9 @@ def _check_input(adata, cluster_key, spatial_key, sample_key, stats, radii):
     if coords.ndim != 2 or coords.shape[1] not in (2, 3):
         raise ValueError(f"adata.obsm[{spatial_key!r}] must be (n, 2) or (n, 3) coordinates; got shape {coords.shape}.")
     radii = [radii] if np.isscalar(radii) else list(radii)
-    if not radii or any(not (np.isscalar(r) and r > 0) for r in radii): raise ValueError(f"`radii` must be positive numbers; got {radii!r}.")
+    if np.isscalar(radii): radii = [radii]
+    if not len(radii) or any(isinstance(r, (bool, str, np.bool_)) or not np.isscalar(r) or not (np.isfinite(r) and r > 0) for r in radii):
+        raise ValueError(f"`radii` must be finite positive numbers; got {radii!r}.")
     return stats, coords, lab.cat.codes.to_numpy().astype(np.int64), [str(c) for c in lab.cat.categories], np.asarray(samples), radii
 
 def _table(data, table_key):
