@@ -194,6 +194,9 @@ def _saved_model(pm)->tuple:
     if not isinstance(pm, PhenoModel) or pm.path is None:
         raise ValueError("encode with a client needs a saved PhenoModel (workers load it from its folder; Keras models are never "
                          "pickled): `model.save(folder)` or `PhenoModel.load(folder)` first.")
+    if str(pm.path).startswith('memory://'):
+        raise ValueError(f"encode with a client cannot load the model from {str(pm.path)!r}: a memory:// folder lives in one process; "
+                         "save it to a folder or a shared URL (file://, s3://), or run without `client`.")
     return str(pm.path), str((pm.config.get('files') or {}).get('model.keras', ''))
 
 def _encode_task(path, sample, shape, table, names, cond, meta, model, batch_size):

@@ -4,15 +4,17 @@
 
 # %% ../nbs/05a_model.ipynb #c34e4ca6
 from __future__ import annotations
-import json, os, shutil, uuid, zlib, warnings
+import json, os, shutil, tempfile, uuid, zlib, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch_to
 from .core import check_key
+from .store import is_url, local_path, upload_folder, download_folder
 
 # %% auto #0
-__all__ = ['CONFIG', 'WEIGHTS', 'one_hot', 'file_digest', 'recover_folder', 'swap_in', 'PhenoModel', 'write_json', 'read_config']
+__all__ = ['CONFIG', 'WEIGHTS', 'one_hot', 'file_digest', 'recover_folder', 'swap_in', 'PhenoModel', 'write_json', 'read_config',
+           'model_exists', 'write_untrained']
 
 # %% ../nbs/05a_model.ipynb #826bee5e
 def one_hot(
@@ -87,7 +89,7 @@ def swap_in(tmp, dest)->None:
 class PhenoModel:
     "A Phenocoder model: the Keras VAE, its conditions and their categories, the datasets' normalisation and history."
     def __init__(self, module, config:dict, path=None):
-        self.module, self.path = module, None if path is None else Path(path)
+        self.module, self.path = module, None if path is None else str(path).rstrip('/') if is_url(path) else local_path(path)
         self.config = config if isinstance(config, dict) else dict(config)   # shared with a training run, which completes it
 
     name = property(lambda self: self.config.get('name'))
@@ -164,54 +166,109 @@ def write_json(path, obj):
     path = Path(path); tmp = path.parent / f'.{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}'
     tmp.write_text(json.dumps(obj, indent=1, default=_json_default)); os.replace(tmp, path)
 
+def _write_folder(self, folder:Path):
+    "Write `model.keras` and then `config.json` (with the weights' size and CRC-32, `complete: true`) into `folder`."
+    self.module.save(folder / WEIGHTS)
+    self.config.update(files={WEIGHTS: file_digest(folder / WEIGHTS)})
+    write_json(folder / CONFIG, {**self.config, 'complete': True})
+
 @patch_to(PhenoModel)
 def save(self,
-         path,                  # the model folder (e.g. `dir_dataset/models/<name>`)
+         path,                  # the model folder (e.g. `dir_dataset/models/<name>`): a path, `file://` or another fsspec URL
          overwrite:bool=False,  # replace a trained model already there
-        )->Path:
+        )->Path|str:            # the folder (a `Path`, or the URL)
     "Write `config.json` and `model.keras` to `path` atomically; refuse to replace a trained model unless `overwrite`."
-    dest = Path(path); dest.parent.mkdir(parents=True, exist_ok=True)
-    recover_folder(dest)
-    if (dest / WEIGHTS).exists() and not overwrite:
-        raise FileExistsError(f"A trained model exists in {str(dest)!r}: pass overwrite=True to replace it, or another name.")
+    if model_exists(path) and not overwrite:
+        where = str(path).rstrip('/') if is_url(path) else str(local_path(path))
+        raise FileExistsError(f"A trained model exists in {where!r}: pass overwrite=True to replace it, or another name.")
+    if is_url(path):
+        url = str(path).rstrip('/')
+        with tempfile.TemporaryDirectory(prefix='phenocoder-model-') as d:
+            _write_folder(self, Path(d)); upload_folder(d, url, commit=CONFIG)    # config.json removed first, written last
+        self.path = url
+        return url
+    dest = local_path(path); dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f'.{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
     try:
-        tmp.mkdir()
-        self.module.save(tmp / WEIGHTS)
-        self.config.update(files={WEIGHTS: file_digest(tmp / WEIGHTS)})
-        write_json(tmp / CONFIG, {**self.config, 'complete': True})
-        swap_in(tmp, dest)
+        tmp.mkdir(); _write_folder(self, tmp); swap_in(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
     self.path = dest
     return dest
 
+
 # %% ../nbs/05a_model.ipynb #afb2134f
+def _url_fs(url)->tuple:
+    "(fsspec filesystem, path in it, URL) of a model folder's URL (a trailing `config.json` dropped)."
+    import fsspec
+    url = str(url).rstrip('/'); url = url[:-len(CONFIG) - 1] if url.endswith('/' + CONFIG) else url
+    fs, p = fsspec.core.url_to_fs(url)
+    return fs, p.rstrip('/'), url
+
+def _parse_config(text, where:str)->dict:
+    try: cfg = json.loads(text)
+    except ValueError as e: raise ValueError(f"{where!r} is not valid JSON ({e}): the model configuration is damaged.") from None
+    if not isinstance(cfg, dict) or 'model' not in cfg or 'model_class' not in cfg:
+        raise ValueError(f"{where!r} is not a Phenocoder model configuration (no 'model' / 'model_class').")
+    return cfg
+
 def read_config(path)->dict:
-    "A model folder's `config.json` (the folder or the file), with errors that name the file and what is wrong."
-    p = Path(path); p = p / CONFIG if p.name != CONFIG else p
+    "A model folder's `config.json` (the folder or the file; a path or an fsspec URL), with errors that name the file and what is wrong."
+    if is_url(path):
+        fs, p, url = _url_fs(path)
+        try: text = fs.cat_file(f'{p}/{CONFIG}')
+        except FileNotFoundError:
+            raise FileNotFoundError(f"No {CONFIG} in {url!r}: not a model folder, or its upload did not complete "
+                                    "(interrupted, or being rewritten).") from None
+        return _parse_config(text, f'{url}/{CONFIG}')
+    p = local_path(path); p = p / CONFIG if p.name != CONFIG else p
     recover_folder(p.parent)
     if not p.is_file(): raise FileNotFoundError(f"No {CONFIG} in {str(p.parent)!r}: not a model folder.")
-    try: cfg = json.loads(p.read_text())
-    except ValueError as e: raise ValueError(f"{str(p)!r} is not valid JSON ({e}): the model configuration is damaged.") from None
-    if not isinstance(cfg, dict) or 'model' not in cfg or 'model_class' not in cfg:
-        raise ValueError(f"{str(p)!r} is not a Phenocoder model configuration (no 'model' / 'model_class').")
-    return cfg
+    return _parse_config(p.read_text(), str(p))
+
+def model_exists(path)->bool:
+    "Whether folder or URL `path` holds a trained model (for a URL: a complete upload, `config.json` and `model.keras`)."
+    if not is_url(path):
+        dest = local_path(path); recover_folder(dest); return (dest / WEIGHTS).exists()
+    fs, p, _ = _url_fs(path)
+    return fs.exists(f'{p}/{CONFIG}') and fs.exists(f'{p}/{WEIGHTS}')
+
+def write_untrained(path, config:dict):
+    "Write the `config.json` of an initialised, untrained model into folder or URL `path` (a URL's leftovers removed first)."
+    if not is_url(path):
+        d = local_path(path); d.mkdir(parents=True, exist_ok=True); write_json(d / CONFIG, config); return
+    fs, p, _ = _url_fs(path)
+    if fs.exists(p): fs.rm(p, recursive=True)
+    fs.makedirs(p, exist_ok=True); fs.pipe_file(f'{p}/{CONFIG}', json.dumps(config, indent=1, default=_json_default).encode())
+
+
+# %% ../nbs/05a_model.ipynb #5c0d7e11
+def _read_module(folder:Path, cfg:dict, where:str):
+    "The Keras model in `folder/model.keras`, checked against `cfg`'s record first (`where`: the folder as errors name it)."
+    import keras
+    w, shown = folder / WEIGHTS, f'{where}/{WEIGHTS}'
+    if not w.is_file():
+        raise FileNotFoundError(f"Model {cfg.get('name')!r} in {where!r} has no {WEIGHTS}: it was initialised but not trained.")
+    want = (cfg.get('files') or {}).get(WEIGHTS)
+    if want and (got := file_digest(w)) != want:
+        raise ValueError(f"{shown!r} is damaged: {got} but {want} was written. Retrain or restore it.")
+    try: return keras.saving.load_model(w)
+    except Exception as e: raise ValueError(f"{shown!r} could not be read as a Keras model: {e}") from None
 
 @patch_to(PhenoModel, cls_method=True)
 def load(cls,
-         path,                 # a model folder, or its config.json
+         path,                 # a model folder or its config.json: a path, `file://` or another fsspec URL
         )->PhenoModel:
-    "Load a saved model after checking its files (see `save`)."
-    import keras
+    "Load a saved model after checking its files (see `save`); a URL's folder is downloaded to a temporary folder first."
     from phenocoder import cvae, condcvae   # registers the model classes with Keras
-    cfg = read_config(path); d = Path(path); d = d.parent if d.name == CONFIG else d
-    w = d / WEIGHTS
-    if not w.is_file():
-        raise FileNotFoundError(f"Model {cfg.get('name')!r} in {str(d)!r} has no {WEIGHTS}: it was initialised but not trained.")
-    want = (cfg.get('files') or {}).get(WEIGHTS)
-    if want and file_digest(w) != want:
-        raise ValueError(f"{str(w)!r} is damaged: {file_digest(w)} but {want} was written. Retrain or restore it.")
-    try: module = keras.saving.load_model(w)
-    except Exception as e: raise ValueError(f"{str(w)!r} could not be read as a Keras model: {e}") from None
-    return cls(module, cfg, d)
+    if not is_url(path):
+        cfg = read_config(path); d = local_path(path); d = d.parent if d.name == CONFIG else d
+        return cls(_read_module(d, cfg, str(d)), cfg, d)
+    fs, p, url = _url_fs(path)
+    read_config(url)                        # no complete upload: an error before any download
+    with tempfile.TemporaryDirectory(prefix='phenocoder-model-') as tmp:
+        d = download_folder(url, Path(tmp) / 'model', commit=CONFIG)
+        if not (d / CONFIG).is_file(): raise FileNotFoundError(f"{url!r} lost its {CONFIG} while it was read: it is being rewritten.")
+        cfg = _parse_config((d / CONFIG).read_text(), f'{url}/{CONFIG}')
+        return cls(_read_module(d, cfg, url), cfg, url)
+

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_training.ipynb #2d41632d
 from __future__ import annotations
-import json, os, shutil, time, warnings
+import hashlib, json, os, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,12 +14,13 @@ from .core import Phenocoder, check_key, check_name
 from .patches import load_dataset
 from .cvae import CVAE, check_input_shape
 from .condcvae import CondCVAE
-from .model import PhenoModel, one_hot, write_json, recover_folder
+from .model import PhenoModel, one_hot, write_json, model_exists, write_untrained
+from .store import is_url, local_path
 from .plots import plot_reconstructions, plot_latents
 
 # %% auto #0
 __all__ = ['CONDITIONING', 'MMD_WEIGHT', 'split_by_sample', 'make_feed', 'TrainingRun', 'check_model_args', 'distribution',
-           'initialize_model', 'preview_figures', 'checkpoint_dir', 'Checkpoints', 'train', 'load_model',
+           'initialize_model', 'preview_figures', 'work_dir', 'checkpoint_dir', 'Checkpoints', 'train', 'load_model',
            'condition_inputs']
 
 # %% ../nbs/05_training.ipynb #efe33fc5
@@ -126,7 +127,8 @@ class TrainingRun:
     "Everything `train` needs: the model (a `PhenoModel`), the feeds, the configuration and where to save."
     def __init__(self, model, train_feed, val_feed, config, model_dir, patches, onehot, table, train_idx, val_idx):
         self.model, self.train_feed, self.val_feed, self.config = PhenoModel(model, config), train_feed, val_feed, config
-        self.model_dir, self.patches, self.onehot, self.table = Path(model_dir), patches, onehot, table
+        self.model_dir = str(model_dir) if is_url(model_dir) else Path(model_dir)     # a folder, or an fsspec URL
+        self.patches, self.onehot, self.table = patches, onehot, table
         self.train_idx, self.val_idx, self.history = train_idx, val_idx, None
     def __repr__(self):
         c = self.config
@@ -270,9 +272,8 @@ def initialize_model(
     input_shape = check_input_shape(input_shape, conv_layers)
     dist, device_names = distribution(devices)
     name = check_name(name or ('condcvae' if conditions else 'cvae'), 'model name')
-    model_dir = Path(dir_dataset) / 'models' / name
-    recover_folder(model_dir)
-    if (model_dir / 'model.keras').exists() and not overwrite:
+    model_dir = f"{str(dir_dataset).rstrip('/')}/models/{name}" if is_url(dir_dataset) else local_path(dir_dataset) / 'models' / name
+    if model_exists(model_dir) and not overwrite:
         raise FileExistsError(f"Model {name!r} in {str(model_dir)!r} is trained: pass overwrite=True to replace it once "
                               f"the new one is trained, or choose another name.")
     keras.utils.set_random_seed(seed)
@@ -302,8 +303,7 @@ def initialize_model(
                   split=dict(train_samples=sorted(set(groups[train_idx])), val_samples=sorted(set(groups[val_idx])),
                              n_train=int(len(train_idx)), n_val=int(len(val_idx))),
                   devices=device_names, keras_backend=keras.backend.backend(), keras_version=keras.__version__, trained=False, overwrite=bool(overwrite))
-    if not (model_dir / 'model.keras').exists():      # a trained model stays untouched until its successor is trained
-        model_dir.mkdir(parents=True, exist_ok=True); write_json(model_dir / 'config.json', config)
+    if not model_exists(model_dir): write_untrained(model_dir, config)   # a trained model stays untouched until its successor is trained
     run = TrainingRun(model, train_feed, val_feed, config, model_dir, patches, onehot, table, train_idx, val_idx)
     run.distribution = dist
     return run
@@ -353,9 +353,15 @@ def preview_figures(
 
 
 # %% ../nbs/05_training.ipynb #ec2a97ec
+def work_dir(model_dir)->Path:
+    "The local folder of a run whose model folder is an fsspec URL: `phenocoder-training/NAME-<hash of the URL>` in `tempfile.gettempdir()` (set `TMPDIR` to move it)."
+    url = str(model_dir).rstrip('/')
+    return Path(tempfile.gettempdir()) / 'phenocoder-training' / f"{url.rsplit('/', 1)[-1]}-{hashlib.sha1(url.encode()).hexdigest()[:12]}"
+
 def checkpoint_dir(model_dir)->Path:
-    "Where a training run keeps its checkpoints: `.NAME.training` beside the model folder."
-    model_dir = Path(model_dir); return model_dir.parent / f'.{model_dir.name}.training'
+    "Where a run keeps its checkpoints: `.NAME.training` beside a local model folder; `work_dir(URL)/checkpoints` for a URL."
+    if is_url(model_dir): return work_dir(model_dir) / 'checkpoints'
+    model_dir = local_path(model_dir); return model_dir.parent / f'.{model_dir.name}.training'
 
 def _save_keras(module, path:Path):
     "Save a Keras model to `path` atomically (Keras writes in place)."
@@ -420,7 +426,8 @@ def train(
 def _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience, early_stopping_patience,
          plot, n_preview, plot_frac, verbose, tensorboard, callbacks, resume, spe, jit_compile):
     "`train`'s work, inside the run's device scope."
-    name, root, m = run.config['name'], Path(run.config['dir_dataset']), run.model.module
+    name, m = run.config['name'], run.model.module
+    root = work_dir(run.model_dir) if is_url(run.model_dir) else local_path(run.config['dir_dataset'])   # TensorBoard writes locally
     log_dir, ck = root / 'tensorboard_logs' / name, checkpoint_dir(run.model_dir)
     m.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=spe, jit_compile=jit_compile)
     if resume: past = _resume(run, ck)

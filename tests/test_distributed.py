@@ -79,6 +79,14 @@ def test_encode_same_as_serial(client, sdata, tmp_path):
     unsaved = PhenoModel(pheno.model.module, dict(pheno.model.config))
     with pytest.raises(ValueError, match='needs a saved PhenoModel'):
         encode(sdata, unsaved, progress=False, key_added=None, client=client)
+    # a model folder on a URL (local:// goes through fsspec like s3://): workers download it, check it and load it
+    url = f'local://{tmp_path}/remote/model'
+    unsaved.save(url)
+    on_url = encode(sdata, PhenoModel.load(url), progress=False, key_added=None, client=client)
+    np.testing.assert_allclose(on_url.X, ser.X, atol=1e-5, rtol=0)
+    unsaved.save('memory://phenocoder-dist/model')
+    with pytest.raises(ValueError, match="cannot load the model from 'memory://phenocoder-dist/model'"):
+        encode(sdata, unsaved, progress=False, key_added=None, client=client)
 
 
 def test_client_dies_mid_run(client, sdata, tmp_path):
