@@ -6,10 +6,11 @@
 from __future__ import annotations
 import functools, os
 from pathlib import Path
+import numpy as np
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['get_client', 'worker_address', 'store_path', 'SampleData', 'open_elements', 'run_tasks']
+__all__ = ['get_client', 'worker_address', 'store_path', 'SampleData', 'open_elements', 'run_tasks', 'task_groups']
 
 # %% ../nbs/12_scale.ipynb #bec8dd75
 def get_client(
@@ -115,3 +116,17 @@ def run_tasks(
         except Exception: pass
         raise
     return out
+
+# %% ../nbs/12_scale.ipynb #b2c3d4e5
+def task_groups(
+    sizes,               # the work of each item (e.g. patches per sample), in order
+    n_threads:int,       # worker threads of the cluster (`sum(client.nthreads().values())`)
+    per_thread:int=4,    # groups per worker thread: more evens out the load, fewer cost less
+)->list:                 # [(start, stop)]: runs of consecutive items, none empty, together all of them
+    "Split items into `per_thread * n_threads` runs of consecutive items (at most one run per item) of about equal work."
+    w = np.cumsum(np.asarray(sizes, dtype=float)); n = len(w)
+    k = min(n, max(1, int(per_thread) * int(n_threads)))
+    edges = [0]
+    for j in range(1, k):   # end each run after the item where the j-th share of the work is reached; none empty
+        edges.append(min(max(int(np.searchsorted(w, w[-1] * j / k)) + 1, edges[-1] + 1), n - (k - j)))
+    return list(zip(edges, edges[1:] + [n]))

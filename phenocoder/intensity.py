@@ -4,7 +4,7 @@
 
 # %% ../nbs/01a_intensity.ipynb #220b2118
 from __future__ import annotations
-import itertools, os
+import itertools, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
@@ -128,3 +128,21 @@ def scale_ranges(
     def _one(a): return {'low': [float(a.loc[c, 'low']) for c in channels], 'high': [float(a.loc[c, 'high']) for c in channels]}
     if not per_sample: return {GLOBAL: _one(agg)}
     return {str(s): _one(agg.xs(s, level='sample')) for s in pd.unique(stats['sample'])}
+
+# %% ../nbs/01a_intensity.ipynb #e5f6a7b8
+def _check_finite(st:pd.DataFrame)->pd.DataFrame:
+    "Error naming sample, channel and slice when a slice has NaN or infinite pixels (they make its statistics non-finite)."
+    bad = ~np.isfinite(st[list(STAT_NAMES)].to_numpy(np.float64)).all(1)
+    if bad.any():
+        r = st[bad]
+        raise ValueError(f"Image of sample {r['sample'].iloc[0]!r} has NaN or infinite pixels in channel {r['channel'].iloc[0]!r}, "
+                         f"slice z={r['z'].iloc[0]} ({bad.sum()} channel-slices in all); fix or fill them before cutting patches.")
+    return st
+
+def _warn_flat(ranges, channels, q, scale):
+    "Warn about channels whose scaling range is empty (high <= low): their scaled patches are all 0."
+    flat = [f"{c} of {s}" for s, r in ranges.items() for c, lo, hi in zip(channels, r['low'], r['high']) if hi <= lo]
+    if flat and scale:
+        warnings.warn(f"empty scaling range (percentile {q:g} = {100 - q:g}) for channel {', '.join(flat[:10])}"
+                      f"{' ...' if len(flat) > 10 else ''}: those patches are 0 after scaling; a smaller scale_percentile "
+                      "or scale_per_sample=False may help.")

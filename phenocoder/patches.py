@@ -14,10 +14,10 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import check_key, check_name, Phenocoder
 from .data import check_objects
-from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges
+from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges, _check_finite, _warn_flat
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
                                _check_dataset_name, ChunkWriter, write_region, write_edge_chunks, is_url, local_path, same_dir)
-from .distributed import get_client, store_path, open_elements, run_tasks, worker_address
+from .distributed import get_client, store_path, open_elements, run_tasks, task_groups, worker_address
 
 # %% auto #0
 __all__ = ['MASK_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'iter_patches', 'extract_patches',
@@ -468,24 +468,7 @@ def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progre
         else: _write_patches_on(client, path, arr, sdata, table, meta, cl, progress)
     write_store(root, meta, table, stats, fill, chunk_size)
 
-def _check_finite(st:pd.DataFrame)->pd.DataFrame:
-    "Error naming sample, channel and slice when a slice has NaN or infinite pixels (they make its statistics non-finite)."
-    bad = ~np.isfinite(st[list(STAT_NAMES)].to_numpy(np.float64)).all(1)
-    if bad.any():
-        r = st[bad]
-        raise ValueError(f"Image of sample {r['sample'].iloc[0]!r} has NaN or infinite pixels in channel {r['channel'].iloc[0]!r}, "
-                         f"slice z={r['z'].iloc[0]} ({bad.sum()} channel-slices in all); fix or fill them before cutting patches.")
-    return st
-
 # %% ../nbs/02_patches.ipynb #2bed1178
-def _warn_flat(ranges, channels, q, scale):
-    "Warn about channels whose scaling range is empty (high <= low): their scaled patches are all 0."
-    flat = [f"{c} of {s}" for s, r in ranges.items() for c, lo, hi in zip(channels, r['low'], r['high']) if hi <= lo]
-    if flat and scale:
-        warnings.warn(f"empty scaling range (percentile {q:g} = {100 - q:g}) for channel {', '.join(flat[:10])}"
-                      f"{' ...' if len(flat) > 10 else ''}: those patches are 0 after scaling; a smaller scale_percentile "
-                      "or scale_per_sample=False may help.")
-
 def _patch_table(adata, rows, cents, samples, dataset, metadata_keys)->pd.DataFrame:
     "The per-patch table: sample, y, x, z, id, dataset, metadata columns."
     r, c = np.concatenate(rows), np.concatenate(cents)
@@ -535,32 +518,41 @@ def _sample_stats(img, sample, q, channels)->pd.DataFrame:
     "Per-slice statistics of one sample's image, checked to be finite."
     st = image_stats(img, q, channels); st.insert(0, 'sample', sample); return _check_finite(st)
 
-def _stats_task(path, sample, shape, meta, q, channels):
-    "Worker task: the statistics of one sample, its image read from the store."
-    return _sample_stats(sample_image(_sample_part(path, sample, meta, shape), sample, meta['image_key']), sample, q, channels)
+def _stats_task(path, group, meta, q, channels):
+    "Worker task: the statistics of a run of samples `[(sample, image shape)]`, each image read from the store."
+    return pd.concat([_sample_stats(sample_image(_sample_part(path, s, meta, shape), s, meta['image_key']), s, q, channels)
+                      for s, shape in group], ignore_index=True)
 
 def _intensity_stats(sdata, samples, imgs, q, channels, progress, client=None, path=None, meta=None)->pd.DataFrame:
-    "Per-slice statistics of every sample: in this process, or one task per sample on `client`."
+    "Per-slice statistics of every sample: in this process, or on `client` (runs of samples, see `task_groups`)."
     if client is None:
         parts = [_sample_stats(imgs[s], s, q, channels) for s in tqdm(samples, desc='Intensity statistics', unit='sample', disable=not progress)]
-    else: parts = run_tasks(client, _stats_task, [(path, s, tuple(imgs[s].shape)) for s in samples], 'Intensity statistics',
-                            progress, meta=meta, q=q, channels=channels)
+    else:
+        runs = task_groups([np.prod(imgs[s].shape) for s in samples], sum(client.nthreads().values()))
+        parts = run_tasks(client, _stats_task, [(path, [(s, tuple(imgs[s].shape)) for s in samples[a:b]]) for a, b in runs],
+                          'Intensity statistics', progress, meta=meta, q=q, channels=channels)
     return pd.concat(parts, ignore_index=True)
 
 # %% ../nbs/02_patches.ipynb #293b6a5e
-def _cut_task(path, sample, shape, table, ids, ranges, start, meta, arr, chunk):
-    "Worker task: cut one sample's patches, write its whole chunks of `arr`, return the rows of the chunks it shares."
-    pieces = iter_sample_patches(_sample_part(path, sample, meta, shape, table), sample, ids, meta, ranges, chunk)
-    return write_region(arr, start, start + len(ids), pieces, chunk)
+def _cut_task(path, group, start, meta, arr, chunk):
+    "Worker task: cut a run of samples `[(sample, shape, table, ids, ranges)]`, write the whole chunks of its rows, return the shared ones' rows."
+    def pieces(off=0):
+        for s, shape, table, ids, ranges in group:
+            for idx, p in iter_sample_patches(_sample_part(path, s, meta, shape, table), s, ids, meta, ranges, chunk): yield idx + off, p
+            off += len(ids)
+    return write_region(arr, start, start + sum(len(g[3]) for g in group), pieces(), chunk)
 
 def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress):
-    "Fill `arr` with one task per sample on `client` (the same rows and chunks as `_write_patches`)."
+    "Fill `arr` with tasks on `client`, each a run of samples (`task_groups`): the same rows and chunks as `_write_patches`."
     adata, samples, ids = sdata.tables[meta['table_key']], table['sample'].to_numpy(), table['id'].to_numpy()
     bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
-    args = [(path, samples[a], tuple(sample_image(sdata, samples[a], meta['image_key']).shape), _sample_table(adata, ids[a:b], meta),
-             ids[a:b], sample_range(sdata, samples[a], meta), int(a)) for a, b in zip(bounds[:-1], bounds[1:])]
-    pieces = run_tasks(client, _cut_task, args, 'Cutting patches', progress, meta=meta, arr=arr, chunk=chunk)
+    one = [(samples[a], tuple(sample_image(sdata, samples[a], meta['image_key']).shape), _sample_table(adata, ids[a:b], meta),
+            ids[a:b], sample_range(sdata, samples[a], meta)) for a, b in zip(bounds[:-1], bounds[1:])]
+    runs = task_groups(np.diff(bounds), sum(client.nthreads().values()))
+    pieces = run_tasks(client, _cut_task, [(path, one[i:j], int(bounds[i])) for i, j in runs], 'Cutting patches', progress,
+                       meta=meta, arr=arr, chunk=chunk)
     write_edge_chunks(arr, [p for two in pieces for p in two], chunk)
+
 
 # %% ../nbs/02_patches.ipynb #3b6915b1
 @patch

@@ -44,6 +44,19 @@ def test_generate_dataset_same_as_serial(client, sdata, tmp_path):
     np.testing.assert_array_equal(a.patches[:], b.patches[:])
 
 
+def test_runs_of_samples_same_as_serial(client, sdata, tmp_path, monkeypatch):
+    "Tasks of two consecutive samples each (one run per worker): the same bytes, the same statistics."
+    import phenocoder.patches as pp
+    from phenocoder.distributed import task_groups
+    seen = []
+    def one_per_thread(sizes, n_threads): seen.append(r := task_groups(sizes, n_threads, per_thread=1)); return r
+    monkeypatch.setattr(pp, 'task_groups', one_per_thread)
+    kw = dict(patch_size=(16, 16), chunk_size=37, progress=False)
+    ser, dist = generate_dataset(sdata, 'ser', tmp_path, **kw), generate_dataset(sdata, 'runs', tmp_path, client=client, **kw)
+    assert seen == [[(0, 2), (2, 4)]] * 2                               # statistics, then patches: 2 runs of 2 samples
+    assert crcs(ser.path) == crcs(dist.path) and ser.stats.equals(dist.stats) and ser.meta['ranges'] == dist.meta['ranges']
+
+
 def test_in_memory_sdata_refused(client):
     with pytest.raises(ValueError, match=r"sdata.write\('data.zarr'\)"):
         generate_dataset(example_3d(), 'x', '/nonexistent', patch_size=(16, 16), client=client, progress=False)
