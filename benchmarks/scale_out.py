@@ -3,6 +3,9 @@ LocalCluster of 1 and of 2 worker processes (one thread each), on a 16-sample se
 repeated under new names (each image optionally tiled `--tile` x `--tile` in (y, x), objects repeated with it, so a
 sample holds more work). The set is written once to a zarr store under `--work` (workers read images from it).
 
+Workers start without dask's `MALLOC_TRIM_THRESHOLD_=65536` (`--dask-malloc-trim` keeps it): with it, glibc serves every
+large numpy temporary by a fresh mmap, and the workers spent about 1.6x the CPU of the same work in one process here.
+
 For each configuration, a warm-up call of each stage runs first (worker start-up, imports, opening the store, loading
 the model), then the timed call. Results must be identical across configurations (patches and statistics bit for bit,
 latents within 1e-5): checked, and the run fails otherwise. Printed: seconds per stage, the speed-up of 2 workers over
@@ -131,11 +134,14 @@ def main():
     ap.add_argument('--tile', type=int, default=2); ap.add_argument('--patch', type=int, default=32)
     ap.add_argument('--work', default=str(Path(tempfile.gettempdir()) / 'phenocoder_scale_out'))
     ap.add_argument('--stages', default=','.join(STAGES), help='comma-separated stages to run (default: all three)')
+    ap.add_argument('--dask-malloc-trim', action='store_true',
+                    help="start workers with dask's default MALLOC_TRIM_THRESHOLD_=65536 (default here: unset, as nbs/12_scale.ipynb advises)")
     ap.add_argument('--json', default=None); ap.add_argument('--part', choices=('scale_out', 'within'), default='scale_out')
     a = ap.parse_args()
     if a.part == 'within': return within()
-    import spatialdata
+    import dask, spatialdata
     from distributed import Client, LocalCluster
+    if not a.dask_malloc_trim: dask.config.set({'distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_': None})
     from phenocoder import Phenocoder
     work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
     load0 = os.getloadavg()
@@ -161,6 +167,7 @@ def main():
     load1 = os.getloadavg()
     print(f"{n_samples} samples, {n_obj:,} objects, {a.patch} x {a.patch} patches; os.cpu_count()={os.cpu_count()}; "
           f"load average before {load0[0]:.2f}, after {load1[0]:.2f} (1 min)")
+    print(f"workers: MALLOC_TRIM_THRESHOLD_={dask.config.get('distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_')}")
     print("results identical across runs: patches and statistics bit for bit, latents within 1e-5")
     print("wall seconds (CPU seconds of the client and worker processes); per 10^6 objects: projected from the wall time")
     print(f"{'stage':<20}{'serial':>14}{'1 worker':>14}{'2 workers':>14}{'2w / 1w':>9}{'s/1e6 serial':>14}{'s/1e6 2w':>10}")
@@ -171,7 +178,7 @@ def main():
                         per_million_serial=s0 / n_obj * 1e6)
         print(f"{st:<20}" + ''.join(f"{w:>7.2f} ({c:>4.1f})" for w, c in ((s0, c0), (s1, c1), (s2, c2))) +
               f"{s1 / s2:>8.2f}x{s0 / n_obj * 1e6:>14.0f}{s2 / n_obj * 1e6:>10.0f}")
-    if a.json: Path(a.json).write_text(json.dumps(dict(n_objects=n_obj, n_samples=n_samples, load=[load0, load1], stages=rows), indent=1))
+    if a.json: Path(a.json).write_text(json.dumps(dict(n_objects=n_obj, n_samples=n_samples, load=[load0, load1], malloc_trim_threshold=dask.config.get('distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_'), stages=rows), indent=1))
 
 
 if __name__ == '__main__':

@@ -10,7 +10,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['get_client', 'worker_address', 'store_path', 'SampleData', 'open_elements', 'run_tasks', 'task_groups']
+__all__ = ['TASKS_PER_THREAD', 'get_client', 'worker_address', 'store_path', 'SampleData', 'open_elements', 'run_tasks',
+           'task_groups', 'split_large']
 
 # %% ../nbs/12_scale.ipynb #bec8dd75
 def get_client(
@@ -118,10 +119,12 @@ def run_tasks(
     return out
 
 # %% ../nbs/12_scale.ipynb #b2c3d4e5
+TASKS_PER_THREAD = 4     # tasks per worker thread that `task_groups` and `split_large` aim at
+
 def task_groups(
     sizes,               # the work of each item (e.g. patches per sample), in order
     n_threads:int,       # worker threads of the cluster (`sum(client.nthreads().values())`)
-    per_thread:int=4,    # groups per worker thread: more evens out the load, fewer cost less
+    per_thread:int=TASKS_PER_THREAD, # groups per worker thread: more evens out the load, fewer cost less
 )->list:                 # [(start, stop)]: runs of consecutive items, none empty, together all of them
     "Split items into `per_thread * n_threads` runs of consecutive items (at most one run per item) of about equal work."
     w = np.cumsum(np.asarray(sizes, dtype=float)); n = len(w)
@@ -130,3 +133,18 @@ def task_groups(
     for j in range(1, k):   # end each run after the item where the j-th share of the work is reached; none empty
         edges.append(min(max(int(np.searchsorted(w, w[-1] * j / k)) + 1, edges[-1] + 1), n - (k - j)))
     return list(zip(edges, edges[1:] + [n]))
+
+def split_large(
+    bounds,              # item boundaries: item i is rows `bounds[i]:bounds[i + 1]` (e.g. a sample's patches, or its z-slices)
+    breaks,              # rows where an item may be split (e.g. where the z-slice changes)
+    share:float,         # items of more rows than this are split into pieces of at least this many rows (the last may be less)
+)->list:                 # [(start, stop)]: whole items and the pieces of large ones, in order
+    "Split items larger than `share` rows at allowed `breaks` (one large sample into blocks of z-slices); the others stay whole."
+    breaks, out = np.asarray(breaks, dtype=np.int64), []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        cuts = [int(a)]
+        if b - a > share:
+            for p in breaks[(breaks > a) & (breaks < b)].tolist():
+                if p - cuts[-1] >= share: cuts.append(p)
+        out += list(zip(cuts, cuts[1:] + [int(b)]))
+    return out

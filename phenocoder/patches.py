@@ -17,7 +17,7 @@ from .data import check_objects
 from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges, _check_finite, _warn_flat
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
                                _check_dataset_name, ChunkWriter, write_region, write_edge_chunks, is_url, local_path, same_dir)
-from .distributed import get_client, store_path, open_elements, run_tasks, task_groups, worker_address
+from .distributed import get_client, store_path, open_elements, run_tasks, task_groups, split_large, TASKS_PER_THREAD, worker_address
 
 # %% auto #0
 __all__ = ['MASK_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'iter_patches', 'extract_patches',
@@ -514,23 +514,29 @@ def _sample_table(adata, ids, meta:dict):
     return ad.AnnData(obs=adata.obs.iloc[r][cols].copy(), obsm={key: np.asarray(adata.obsm[key])[r]},
                       uns={'spatialdata_attrs': dict(adata.uns.get('spatialdata_attrs') or {})})
 
-def _sample_stats(img, sample, q, channels)->pd.DataFrame:
-    "Per-slice statistics of one sample's image, checked to be finite."
-    st = image_stats(img, q, channels); st.insert(0, 'sample', sample); return _check_finite(st)
+def _sample_stats(img, sample, q, channels, z0:int=0)->pd.DataFrame:
+    "Per-slice statistics of one sample's image (or of its slices from `z0` on), checked to be finite."
+    st = image_stats(img, q, channels); st['z'] += z0; st.insert(0, 'sample', sample); return _check_finite(st)
 
 def _stats_task(path, group, meta, q, channels):
-    "Worker task: the statistics of a run of samples `[(sample, image shape)]`, each image read from the store."
-    return pd.concat([_sample_stats(sample_image(_sample_part(path, s, meta, shape), s, meta['image_key']), s, q, channels)
-                      for s, shape in group], ignore_index=True)
+    "Worker task: the statistics of a run of samples or blocks of their z-slices `[(sample, image shape, z0, z1)]`."
+    out = []
+    for s, shape, z0, z1 in group:
+        img = sample_image(_sample_part(path, s, meta, shape), s, meta['image_key'])
+        out.append(_sample_stats(img if len(shape) == 3 else img[:, z0:z1], s, q, channels, z0))
+    return pd.concat(out, ignore_index=True)
 
 def _intensity_stats(sdata, samples, imgs, q, channels, progress, client=None, path=None, meta=None)->pd.DataFrame:
     "Per-slice statistics of every sample: in this process, or on `client` (runs of samples, see `task_groups`)."
     if client is None:
         parts = [_sample_stats(imgs[s], s, q, channels) for s in tqdm(samples, desc='Intensity statistics', unit='sample', disable=not progress)]
-    else:
-        runs = task_groups([np.prod(imgs[s].shape) for s in samples], sum(client.nthreads().values()))
-        parts = run_tasks(client, _stats_task, [(path, [(s, tuple(imgs[s].shape)) for s in samples[a:b]]) for a, b in runs],
-                          'Intensity statistics', progress, meta=meta, q=q, channels=channels)
+    else:               # tasks of a few samples, or of a block of z-slices of a large one (`split_large`, `task_groups`)
+        n, b = sum(client.nthreads().values()), np.r_[0, np.cumsum([imgs[s].shape[1] if imgs[s].ndim == 4 else 1 for s in samples])]
+        units = split_large(b, np.arange(b[-1]), b[-1] / (TASKS_PER_THREAD * n))      # z-slices of all samples, in order
+        at = [int(np.searchsorted(b, u, 'right')) - 1 for u, _ in units]               # the sample of each unit
+        one = [(samples[i], tuple(imgs[samples[i]].shape), int(u - b[i]), int(v - b[i])) for i, (u, v) in zip(at, units)]
+        runs = task_groups([np.prod(o[1][-2:]) * (o[3] - o[2]) for o in one], n)
+        parts = run_tasks(client, _stats_task, [(path, one[i:j]) for i, j in runs], 'Intensity statistics', progress, meta=meta, q=q, channels=channels)
     return pd.concat(parts, ignore_index=True)
 
 # %% ../nbs/02_patches.ipynb #293b6a5e
@@ -546,10 +552,12 @@ def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress):
     "Fill `arr` with tasks on `client`, each a run of samples (`task_groups`): the same rows and chunks as `_write_patches`."
     adata, samples, ids = sdata.tables[meta['table_key']], table['sample'].to_numpy(), table['id'].to_numpy()
     bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
+    n, zs = sum(client.nthreads().values()), table['z'].to_numpy()
+    units = split_large(bounds, np.flatnonzero(zs[1:] != zs[:-1]) + 1, len(table) / (TASKS_PER_THREAD * n))   # a large sample: blocks of z-slices
     one = [(samples[a], tuple(sample_image(sdata, samples[a], meta['image_key']).shape), _sample_table(adata, ids[a:b], meta),
-            ids[a:b], sample_range(sdata, samples[a], meta)) for a, b in zip(bounds[:-1], bounds[1:])]
-    runs = task_groups(np.diff(bounds), sum(client.nthreads().values()))
-    pieces = run_tasks(client, _cut_task, [(path, one[i:j], int(bounds[i])) for i, j in runs], 'Cutting patches', progress,
+            ids[a:b], sample_range(sdata, samples[a], meta)) for a, b in units]
+    runs = task_groups([b - a for a, b in units], n)
+    pieces = run_tasks(client, _cut_task, [(path, one[i:j], int(units[i][0])) for i, j in runs], 'Cutting patches', progress,
                        meta=meta, arr=arr, chunk=chunk)
     write_edge_chunks(arr, [p for two in pieces for p in two], chunk)
 

@@ -51,9 +51,27 @@ def test_runs_of_samples_same_as_serial(client, sdata, tmp_path, monkeypatch):
     seen = []
     def one_per_thread(sizes, n_threads): seen.append(r := task_groups(sizes, n_threads, per_thread=1)); return r
     monkeypatch.setattr(pp, 'task_groups', one_per_thread)
+    monkeypatch.setattr(pp, 'split_large', lambda bounds, breaks, share: list(zip(bounds[:-1], bounds[1:])))   # whole samples
     kw = dict(patch_size=(16, 16), chunk_size=37, progress=False)
     ser, dist = generate_dataset(sdata, 'ser', tmp_path, **kw), generate_dataset(sdata, 'runs', tmp_path, client=client, **kw)
     assert seen == [[(0, 2), (2, 4)]] * 2                               # statistics, then patches: 2 runs of 2 samples
+    assert crcs(ser.path) == crcs(dist.path) and ser.stats.equals(dist.stats) and ser.meta['ranges'] == dist.meta['ranges']
+
+
+def test_blocks_of_z_slices_same_as_serial(client, sdata, tmp_path, monkeypatch):
+    "One sample split into blocks of z-slices (statistics and patches, masked, chunks shared between blocks): the serial bytes."
+    import phenocoder.patches as pp
+    from phenocoder.distributed import split_large
+    seen = []
+    def record(bounds, breaks, share): seen.append(r := split_large(bounds, breaks, share)); return r
+    monkeypatch.setattr(pp, 'split_large', record)
+    kw = dict(patch_size=(16, 16), chunk_size=7, n_samples=1, mask='channel', progress=False, seed=1)
+    ser, dist = generate_dataset(sdata, 'ser', tmp_path, **kw), generate_dataset(sdata, 'zb', tmp_path, client=client, **kw)
+    (sample,) = ser.meta['samples']; nz = sdata.images[f'IF_{sample}'].shape[1]
+    stats_units, cut_units = seen
+    assert nz == 5 and stats_units == [(z, z + 1) for z in range(nz)]         # 2 threads x 4 tasks: a share of 5/8 slice, so one slice each
+    z = dist.table['z'].to_numpy()
+    assert len(cut_units) > 1 and all(z[a] != z[a - 1] for a, _ in cut_units[1:])     # blocks start where the z-slice changes
     assert crcs(ser.path) == crcs(dist.path) and ser.stats.equals(dist.stats) and ser.meta['ranges'] == dist.meta['ranges']
 
 
