@@ -415,7 +415,7 @@ def train(
     steps_per_execution:int=32,         # training steps per call into the compiled graph (1: the original's per-step dispatch)
     jit_compile:bool|str='auto',        # XLA: 'auto' is Keras's rule (on GPU, not on CPU where it was slower; not with tf.distribute)
 )->dict:                                # the Keras history (per-epoch losses)
-    "Train the run's model (Adam, early stopping, learning-rate reduction, checkpoints); save it to `run.model_dir` atomically."
+    "Train the run's model (Adam, early stopping, learning-rate reduction, checkpoints in the local `checkpoint_dir(run.model_dir)`, also for a model on a URL); save it to `run.model_dir` atomically (a URL: uploaded, `config.json` last)."
     n_epochs, spe = _positive_int(n_epochs, 'n_epochs'), _positive_int(steps_per_execution, 'steps_per_execution')
     if jit_compile not in (True, False, 'auto'): raise ValueError(f"`jit_compile` must be True, False or 'auto'; got {jit_compile!r}.")
     dist = getattr(run, 'distribution', _ONE)
