@@ -202,7 +202,10 @@ def _url_fs(url)->tuple:
     "(fsspec filesystem, path in it, URL) of a model folder's URL (a trailing `config.json` dropped)."
     import fsspec
     url = str(url).rstrip('/'); url = url[:-len(CONFIG) - 1] if url.endswith('/' + CONFIG) else url
-    fs, p = fsspec.core.url_to_fs(url)
+    try: fs, p = fsspec.core.url_to_fs(url)
+    except (ValueError, ImportError) as e:
+        raise type(e)(f"Model folder {url!r}: fsspec cannot open this URL ({e}); expected a local path or a URL such as "
+                      "file://, memory://, s3://bucket/... (with its fsspec package installed).") from None
     return fs, p.rstrip('/'), url
 
 def _parse_config(text, where:str)->dict:
