@@ -2,7 +2,7 @@
 
 For each generator (`bundled` = phenocoder.data.example_3d, `tissue` = benchmarks/synthetic_tissue.make_tissue) and each
 seed (the seed of the data and of the model), following the README / tutorial through the public `Phenocoder` methods:
-generate_dataset(32 x 32, metadata_keys=['batch']) -> initialize_model(n_latent_dim=8, n_dense_dim=64, conditions=
+generate_dataset(32 x 32, metadata_keys=['batch']) -> initialize_model(n_latent_dim=8, n_dense_dim=256, conditions=
 --conditions) -> train -> encode -> PCA (up to 15 PCs) + Leiden (resolution 0.5) -> spatialgraph_stats(use_subunits=True)
 -> spatialgraph_embedding(n_dim=10). Scores (phenocoder.evaluation):
 
@@ -17,7 +17,7 @@ The issue's targets (min over seeds, both generators): ari >= 0.90 and >= pixel_
 arch_acc >= 0.90, batch_sub_acc <= 0.65.
 
     python benchmarks/quality.py [--seeds 0,1,2,3,4] [--generators bundled,tissue] [--epochs 60]
-                                 [--conditions z,batch] [--conditioning mmd] [--mmd-weight 100] [--out quality.json] [--quick]
+                                 [--conditions z,batch] [--conditioning mmd] [--mmd-weight 100] [--n-dense-dim 256] [--center-sigma auto] [--out quality.json] [--quick]
 `--quick`: a smoke run (seed 0, 2 epochs, a small 4-sample tissue only) to check the script, not the model.
 """
 from __future__ import annotations
@@ -91,7 +91,8 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
          spatial_key_index='spatial_index', metadata_keys=['batch'], progress=False)
     extra = {} if a.conditioning is None else dict(conditioning=a.conditioning)
     if a.mmd_weight is not None: extra['mmd_weight'] = a.mmd_weight
-    call(pheno.initialize_model, n_latent_dim=8, n_dense_dim=64, conditions=a.conditions, input_shape=(32, 32, n_channels), **extra)
+    if a.center_sigma is not None: extra['center_sigma'] = None if a.center_sigma == 'none' else (a.center_sigma if a.center_sigma == 'auto' else float(a.center_sigma))
+    call(pheno.initialize_model, n_latent_dim=8, n_dense_dim=a.n_dense_dim, conditions=a.conditions, input_shape=(32, 32, n_channels), **extra)
     t0 = time.time()
     history = call(pheno.train, n_epochs=a.epochs, verbose=0, plot=False)
     t_train = time.time() - t0
@@ -140,6 +141,8 @@ def main():
     ap.add_argument('--conditions', default='z,batch', help="comma-separated conditions ('' for a plain CVAE)")
     ap.add_argument('--conditioning', default=None, help="'mmd', 'decoder' or 'concat' (default: the package's)")
     ap.add_argument('--mmd-weight', type=float, default=None, help="weight of the MMD penalty (default: the package's)")
+    ap.add_argument('--n-dense-dim', type=int, default=256, help="size of the dense layer (the tutorial's 256)")
+    ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
     ap.add_argument('--quick', action='store_true', help='smoke run: seed 0, 2 epochs, a small tissue only')
     a = ap.parse_args()
@@ -161,7 +164,7 @@ def main():
     print('\ntargets met (worst seed):\n' + pd.DataFrame(ok).to_string())
     if a.out:
         out = Path(a.out); tmp = out.with_name(out.name + '.tmp')
-        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, conditioning=a.conditioning, mmd_weight=a.mmd_weight),
+        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, center_sigma=a.center_sigma),
                                        rows=rows.to_dict('records'),
                                        summary={f'{k[0]}_{k[1]}': v for k, v in summary.to_dict('index').items()},
                                        targets=ok), indent=1, default=float))

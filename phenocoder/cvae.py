@@ -157,7 +157,7 @@ def group_mmd(
     z,                          # (n, d) latent means of a batch
     conditions,                 # (n, k) one-hot conditions, one block per condition side by side
     sizes=None,                 # widths of the blocks (one per condition, summing to k; None: one block)
-    scales=(0.25, 1.0, 4.0),    # kernel bandwidths, in multiples of the batch's mean squared distance
+    scales=(0.05, 0.25, 1.0),   # kernel bandwidths, in multiples of the batch's mean squared distance
 ):                              # scalar tensor: sum over conditions of the mean unbiased squared MMD, group vs rest
     "Squared MMD between each condition group's standardised latents and the rest of the batch (keras.ops, differentiable)."
     z = ops.cast(z, 'float32'); c = ops.cast(conditions, 'float32')

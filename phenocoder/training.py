@@ -19,9 +19,9 @@ from .store import is_url, local_path
 from .plots import plot_reconstructions, plot_latents
 
 # %% auto #0
-__all__ = ['CONDITIONING', 'MMD_WEIGHT', 'split_by_sample', 'make_feed', 'TrainingRun', 'check_model_args', 'distribution',
-           'initialize_model', 'preview_figures', 'work_dir', 'checkpoint_dir', 'Checkpoints', 'train', 'load_model',
-           'condition_inputs']
+__all__ = ['CONDITIONING', 'MMD_WEIGHT', 'AUTO_SIGMA', 'split_by_sample', 'make_feed', 'TrainingRun', 'check_model_args',
+           'distribution', 'object_radius', 'resolve_center_sigma', 'initialize_model', 'preview_figures', 'work_dir',
+           'checkpoint_dir', 'Checkpoints', 'train', 'load_model', 'condition_inputs']
 
 # %% ../nbs/05_training.ipynb #efe33fc5
 def split_by_sample(
@@ -234,6 +234,39 @@ def distribution(
         return tf.distribute.MirroredStrategy(names), [_device_key(n) for n in names]
     return keras.distribution.DataParallel(devices=names), [_device_key(n) for n in names]
 
+# %% ../nbs/05_training.ipynb #df774c03
+AUTO_SIGMA = 0.5     # center_sigma='auto': the Gaussian loss weight's sd, in units of the objects' rms radius
+
+def object_radius(
+    patches,                    # (n, h, w, c) patches in memory, or a zarr array
+    max_patches:int=4096,       # read at most this many (evenly spaced in memory; the first ones of a store)
+)->float:                       # rms radius in pixels of the mean patch above its border level (nan: no central blob)
+    "The typical object's extent: rms distance from the patch centre of the mean patch's intensity above its border level."
+    n, h, w = int(patches.shape[0]), int(patches.shape[1]), int(patches.shape[2])
+    x = patches[::max(1, n // max_patches)] if isinstance(patches, np.ndarray) else patches[:min(n, max_patches)]
+    m = np.asarray(x, 'float64').mean(axis=(0, 3))
+    p = np.clip(m - np.median(np.concatenate([m[0], m[-1], m[:, 0], m[:, -1]])), 0, None)
+    yy, xx = np.mgrid[:h, :w]
+    d2 = (yy - (h - 1) / 2) ** 2 + (xx - (w - 1) / 2) ** 2
+    return float(np.sqrt((p * d2).sum() / p.sum())) if p.sum() > 0 else float('nan')
+
+def resolve_center_sigma(
+    center_sigma,               # a number (fraction of the patch side), None (uniform weights) or 'auto'
+    patches,                    # the training patches (for 'auto')
+)->tuple:                       # (center_sigma as a number or None, the measured object radius in px or None)
+    "`center_sigma='auto'`: `AUTO_SIGMA` x the objects' rms radius (`object_radius`), as a fraction of the patch side."
+    if center_sigma is None or isinstance(center_sigma, (int, float)) and not isinstance(center_sigma, bool):
+        if center_sigma is not None and not (np.isfinite(center_sigma) and center_sigma > 0):
+            raise ValueError(f"`center_sigma` must be a positive number, 'auto' or None; got {center_sigma!r}.")
+        return (None if center_sigma is None else float(center_sigma)), None
+    if center_sigma != 'auto': raise ValueError(f"`center_sigma` must be a positive number, 'auto' or None; got {center_sigma!r}.")
+    r = object_radius(patches)
+    side = float(np.sqrt(patches.shape[1] * patches.shape[2]))
+    if not np.isfinite(r) or r <= 0:
+        warnings.warn("center_sigma='auto': the mean patch has no central object above its border level; using 0.125.")
+        return 0.125, None
+    return float(np.clip(AUTO_SIGMA * r / side, 0.02, 0.5)), r
+
 # %% ../nbs/05_training.ipynb #b84eebd4
 def initialize_model(
     dir_dataset,                        # folder holding the datasets (`generate_dataset`'s `dir_dataset`)
@@ -252,7 +285,7 @@ def initialize_model(
     name:str|None=None,                 # model name (folder `dir_dataset/models/<name>`; default 'cvae' / 'condcvae')
     seed:int=0,                         # seed of the split, the weights, dropout, sampling and shuffling
     batch_norm:bool=False,              # batch normalisation after each convolution
-    center_sigma:float|None=0.125,      # Gaussian centre weighting of the reconstruction loss (None: uniform, the original)
+    center_sigma:float|str|None='auto', # Gaussian centre weighting of the loss: 'auto' (from the objects' size), a fraction of the patch side, or None (uniform, the original)
     rotate:bool=True,                   # augment with random 90-degree rotations (False: the original feed)
     val_frac:float=0.2,                 # share of patches (whole samples) used for validation
     max_memory_gb:float=4.0,            # read the patches into memory when they take at most this much, else stream
@@ -286,6 +319,7 @@ def initialize_model(
         else (opened[0].patches if len(opened) == 1 else None)
     if patches is None: raise MemoryError(f"{n_bytes / 2**30:.1f} GB of patches in {len(opened)} datasets exceed "
                                           f"max_memory_gb={max_memory_gb}: raise it, or train on one dataset at a time (streamed).")
+    center_sigma, radius = resolve_center_sigma(center_sigma, patches if patches is not None else opened[0].patches)
     cond = onehot if conditions else None
     train_feed = make_feed(patches, cond, train_idx, batch_size, shuffle, flip, rotate, seed, n_workers)
     val_feed = make_feed(patches, cond, val_idx, batch_size, False, False, False, seed, n_workers)
@@ -299,6 +333,7 @@ def initialize_model(
                   categories=categories, conditioning=conditioning if conditions else None,
                   mmd_weight=mmd_weight if conditions else 0.0, datasets=datasets, dir_dataset=str(dir_dataset),
                   normalisation={d.meta['dataset']: _normalisation(d.meta) for d in opened},
+                  center_sigma=dict(value=center_sigma, auto=radius is not None, object_radius_px=radius),
                   seed=seed, batch_size=batch_size, n_workers=n_workers, flip=flip, rotate=rotate, shuffle=shuffle, val_frac=val_frac,
                   split=dict(train_samples=sorted(set(groups[train_idx])), val_samples=sorted(set(groups[val_idx])),
                              n_train=int(len(train_idx)), n_val=int(len(val_idx))),
