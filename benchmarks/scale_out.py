@@ -155,6 +155,7 @@ def within(sizes=(10_000, 100_000, 1_000_000)):
 
 
 def main():
+    global OTHERS_MAX
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--tile', type=int, default=2); ap.add_argument('--patch', type=int, default=32)
     ap.add_argument('--work', default=str(Path(tempfile.gettempdir()) / 'phenocoder_scale_out'))
@@ -162,8 +163,10 @@ def main():
     ap.add_argument('--dask-malloc-trim', action='store_true',
                     help="start workers with dask's default MALLOC_TRIM_THRESHOLD_=65536 (default here: unset, as nbs/12_scale.ipynb advises)")
     ap.add_argument('--repeat', type=int, default=1, help='timed calls per stage and configuration (their medians are printed)')
+    ap.add_argument('--others-max', type=float, default=OTHERS_MAX, help='share of a core other processes may use in a clean call')
     ap.add_argument('--json', default=None); ap.add_argument('--part', choices=('scale_out', 'within'), default='scale_out')
     a = ap.parse_args()
+    OTHERS_MAX = a.others_max
     if a.part == 'within': return within()
     import dask, spatialdata
     from distributed import Client, LocalCluster
