@@ -234,7 +234,7 @@ def distribution(
         return tf.distribute.MirroredStrategy(names), [_device_key(n) for n in names]
     return keras.distribution.DataParallel(devices=names), [_device_key(n) for n in names]
 
-# %% ../nbs/05_training.ipynb #df774c03
+# %% ../nbs/05_training.ipynb #5f47fa49
 AUTO_SIGMA = 0.5     # center_sigma='auto': the Gaussian loss weight's sd, in units of the objects' rms radius
 
 def object_radius(
