@@ -5,13 +5,18 @@ about 10 neighbours within the radius), latent dim 32, at 10^4, 10^5, 10^6 objec
 subprocess; time = wall clock of the call, peak = the process's peak resident memory during the call (VmHWM reset just
 before it) minus its resident memory before the call ("extra"), and the process's whole peak ("total", interpreter,
 imports and the input data included). Baselines in the same run:
+  - `allatonce`: the previous phenocoder code, one block-diagonal neighbour matrix over all samples
+    (`mean_neighbour_matrix(coords, r, groups) @ X`); phenocoder now builds one sample's matrix at a time, so its extra
+    memory follows the largest sample; the results must be bit-identical (checked);
   - `dense`: the original's approach, a dense N x N distance matrix per sample -> adjacency -> row-normalise -> product
     (only at 10^4: 10^5 would need ~20 GB);
   - `sklearn`: sklearn.neighbors.radius_neighbors_graph per sample + row normalisation + sparse product.
+With `--huge`, also 10^7 objects in 100 samples (10^5 each): phenocoder and `allatonce` only, one run each.
 Part `encode`: `Phenocoder.encode` on the real 3D data (/work/shared/data/3d) with a small freshly trained model.
 
     python benchmarks/encoding.py                # both parts
     python benchmarks/encoding.py --part mp --sizes 10000 100000 1000000 --repeats 5 5 3
+    python benchmarks/encoding.py --part mp --repeats 1 1 1 --methods phenocoder allatonce --huge
 """
 from __future__ import annotations
 import argparse, json, os, subprocess, sys, time
@@ -65,52 +70,68 @@ def sklearn_baseline(adata):
     adata.layers['spatial_message_passing'] = out
 
 
-def worker(method, n, seed):
+def allatonce_baseline(adata):
+    "The previous phenocoder code: one block-diagonal neighbour matrix over all samples, one product."
+    from phenocoder.encoding import mean_neighbour_matrix
+    w = mean_neighbour_matrix(adata.obsm['spatial'], RADIUS, adata.obs['well'].to_numpy(), dtype=np.float32)
+    adata.layers['spatial_message_passing'] = np.asarray(w @ adata.X, dtype=np.float32)
+    adata.uns['spatial_message_passing'] = {'mean_neighbours': float(np.diff(w.indptr).mean() - 1)}
+
+
+def worker(method, n, seed, n_samples=N_SAMPLES):
     "One measurement in this (fresh) process; prints a JSON line."
     from phenocoder.encoding import spatial_message_passing
     import sklearn.neighbors, scipy.spatial.distance  # noqa: F401  (imports are not timed)
-    adata = make_cloud(n, seed)
-    fn = {'phenocoder': lambda a: spatial_message_passing(a, RADIUS, sample_key='well'),
+    adata = make_cloud(n, seed, n_samples)
+    fn = {'phenocoder': lambda a: spatial_message_passing(a, RADIUS, sample_key='well'), 'allatonce': allatonce_baseline,
           'dense': dense_baseline, 'sklearn': sklearn_baseline}[method]
     before = _status('VmRSS')
     with open('/proc/self/clear_refs', 'w') as f: f.write('5')   # reset the peak-RSS mark
     t, c = time.perf_counter(), time.process_time(); fn(adata); dt, cpu = time.perf_counter() - t, time.process_time() - c
     peak = _status('VmHWM')
     res = adata.layers['spatial_message_passing']
-    print(json.dumps({'method': method, 'n': n, 'time': dt, 'cpu': cpu, 'extra': peak - before, 'total': peak,
+    import hashlib
+    print(json.dumps({'method': method, 'n': n, 'samples': n_samples, 'time': dt, 'sha1': hashlib.sha1(res.tobytes()).hexdigest(), 'cpu': cpu, 'extra': peak - before, 'total': peak,
                       'checksum': float(np.abs(res).sum(dtype=np.float64)),
                       'mean_neighbours': adata.uns.get('spatial_message_passing', {}).get('mean_neighbours')}))
 
 
-def run(method, n, seed):
-    p = subprocess.run([sys.executable, __file__, '--worker', method, str(n), str(seed)], capture_output=True, text=True)
+def run(method, n, seed, n_samples=N_SAMPLES):
+    p = subprocess.run([sys.executable, __file__, '--worker', method, str(n), str(seed), str(n_samples)], capture_output=True, text=True)
     if p.returncode: raise RuntimeError(f"{method} n={n} failed:\n{p.stderr[-3000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def bench_message_passing(sizes, repeats):
+def bench_message_passing(sizes, repeats, methods=('phenocoder', 'allatonce', 'sklearn', 'dense'), samples=None):
     gb = 1024 ** 3
+    samples = samples or [N_SAMPLES] * len(sizes)
     print(f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall times on a busy machine are inflated; CPU times less so)")
-    print(f"== spatial_message_passing: 3D cloud, {N_SAMPLES} samples, radius {RADIUS}, ~{NEIGHBOURS} neighbours, dim {DIM}")
-    print(f"{'n':>9} {'method':>11} {'reps':>4} {'median s':>9} {'min s':>7} {'cpu s':>7} {'extra GB':>9} {'total GB':>9} {'nbrs':>6} {'vs phenocoder':>14}")
+    print(f"== spatial_message_passing: 3D cloud, radius {RADIUS}, ~{NEIGHBOURS} neighbours, dim {DIM}")
+    print(f"{'n':>11} {'samples':>7} {'method':>11} {'reps':>4} {'median s':>9} {'min s':>7} {'cpu s':>7} {'extra GB':>9} {'total GB':>9} {'nbrs':>6} {'vs phenocoder':>14}")
     rows = {}
-    for n, r in zip(sizes, repeats):
-        methods = ['phenocoder', 'sklearn'] + (['dense'] if n <= 20000 else [])
-        for m in methods:
-            res = [run(m, n, seed) for seed in range(r)]
+    for n, r, k in zip(sizes, repeats, samples):
+        ms = [m for m in ('phenocoder', 'allatonce', 'sklearn', 'dense') if m in methods and (m != 'dense' or n <= 20000)]
+        for m in list(ms):
+            try: res = [run(m, n, seed, k) for seed in range(r)]
+            except RuntimeError as e:   # e.g. a baseline refused by the memory guard or killed: report it, go on
+                if m == 'phenocoder': raise
+                print(f"{n:>11,} {k:>7} {m:>11} failed: {str(e).strip().splitlines()[-1][:150]}"); ms.remove(m); continue
             t = [x['time'] for x in res]
             rows[n, m] = dict(time=float(np.median(t)), tmin=min(t), cpu=float(np.median([x['cpu'] for x in res])), extra=max(x['extra'] for x in res) / gb,
-                              total=max(x['total'] for x in res) / gb, nb=res[0]['mean_neighbours'], chk=res[0]['checksum'])
-        for m in methods:
+                              total=max(x['total'] for x in res) / gb, nb=res[0]['mean_neighbours'], chk=res[0]['checksum'], sha=res[0]['sha1'])
+        for m in ms:
             x, ref = rows[n, m], rows[n, 'phenocoder']
             ratio = '' if m == 'phenocoder' else f"x{x['time'] / ref['time']:.1f} time, x{x['extra'] / max(ref['extra'], 1e-9):.1f} mem"
             nb = f"{x['nb']:.1f}" if x['nb'] is not None else ''
-            print(f"{n:>9,} {m:>11} {r:>4} {x['time']:>9.3f} {x['tmin']:>7.3f} {x['cpu']:>7.3f} {x['extra']:>9.3f} {x['total']:>9.3f} {nb:>6} {ratio:>14}")
-        for m in methods:   # same numbers from every method (seed 0)
+            print(f"{n:>11,} {k:>7} {m:>11} {r:>4} {x['time']:>9.3f} {x['tmin']:>7.3f} {x['cpu']:>7.3f} {x['extra']:>9.3f} {x['total']:>9.3f} {nb:>6} {ratio:>14}", flush=True)
+        for m in ms:   # same numbers from every method (seed 0); the previous code's bit for bit
             assert np.isclose(rows[n, m]['chk'], rows[n, 'phenocoder']['chk'], rtol=1e-4), (n, m)
+        if 'allatonce' in ms:
+            assert rows[n, 'allatonce']['sha'] == rows[n, 'phenocoder']['sha'], f"n={n}: not bit-identical to the previous code"
+            assert rows[n, 'allatonce']['nb'] == rows[n, 'phenocoder']['nb'], n
     if len(sizes) > 1:
         a, b = sizes[0], sizes[-1]
-        print(f"phenocoder time grows x{rows[b, 'phenocoder']['time'] / rows[a, 'phenocoder']['time']:.0f} "
+        print(f"phenocoder time grows x{rows[b, 'phenocoder']['time'] / rows[a, 'phenocoder']['time']:.1f} "
               f"for x{b // a} objects ({a:,} -> {b:,})")
     return rows
 
@@ -169,11 +190,17 @@ def bench_encode(repeats=3):
 
 if __name__ == '__main__':
     if len(sys.argv) > 1 and sys.argv[1] == '--worker':
-        worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])); sys.exit()
+        worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])); sys.exit()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--part', choices=['mp', 'encode', 'all'], default='all')
     ap.add_argument('--sizes', type=int, nargs='+', default=[10_000, 100_000, 1_000_000])
     ap.add_argument('--repeats', type=int, nargs='+', default=[5, 5, 3])
+    ap.add_argument('--methods', nargs='+', default=['phenocoder', 'allatonce', 'sklearn', 'dense'],
+                    choices=['phenocoder', 'allatonce', 'sklearn', 'dense'], help='methods of part mp (phenocoder always runs)')
+    ap.add_argument('--huge', action='store_true', help='part mp: also 10^7 objects in 100 samples (phenocoder, allatonce; one run)')
     args = ap.parse_args()
-    if args.part in ('mp', 'all'): bench_message_passing(args.sizes, args.repeats)
+    methods = set(args.methods) | {'phenocoder'}
+    if args.part in ('mp', 'all'): bench_message_passing(args.sizes, args.repeats, methods)
+    if args.part in ('mp', 'all') and args.huge:
+        bench_message_passing([10_000_000], [1], methods & {'phenocoder', 'allatonce'}, samples=[100])
     if args.part in ('encode', 'all'): bench_encode()

@@ -39,6 +39,13 @@ def _sample_groups(obs:pd.DataFrame, sample_key:str|None):
     if s.isna().any(): raise ValueError(f"Column {sample_key!r} has {int(s.isna().sum())} missing sample names.")
     return s.to_numpy()
 
+def _sample_rows(groups, n:int)->list:
+    "[(sample, ascending row indices)] for each sample in order of first appearance (groups None: one sample, all rows)."
+    if groups is None: return [(None, np.arange(n))]
+    codes, names = pd.factorize(groups)
+    order = np.argsort(codes, kind='stable')   # stable: rows stay ascending within a sample
+    return list(zip(names, np.split(order, np.cumsum(np.bincount(codes, minlength=len(names)))[:-1])))
+
 def mean_neighbour_matrix(
     coords:np.ndarray,      # (n, d) physical coordinates
     radius:float,           # neighbours are objects at distance <= radius
@@ -60,6 +67,7 @@ def spatial_message_passing(
     layer:str|None=None,                      # layer to smooth (None: `.X`)
     key_added:str='spatial_message_passing',  # layer written, and `.uns` key of the parameters
     copy:bool=False,                          # return a modified copy instead of writing into `adata`
+    progress:bool=False,                      # tqdm progress over samples
 )->ad.AnnData|None:                           # the copy when `copy=True`, else None
     "Average each object's vector with all its neighbours within `radius` (itself included), never across samples."
     radius = _check_radius(radius)
@@ -67,15 +75,26 @@ def spatial_message_passing(
     groups = _sample_groups(adata.obs, sample_key)
     x = adata.X if layer is None else adata.layers[check_key(layer, adata.layers, 'layer')]
     if x is None: raise ValueError("`adata.X` is empty: pass `layer=` to smooth a layer.")
-    dtype = np.result_type(x.dtype, np.float32)
-    w = mean_neighbour_matrix(coords, radius, groups, dtype=dtype)
-    res = w @ x
-    res = res.tocsr() if sparse.issparse(res) else np.asarray(res, dtype=dtype)
+    dtype, n = np.result_type(x.dtype, np.float32), adata.n_obs
+    out = None if sparse.issparse(x) else np.empty(x.shape, dtype)
+    blocks, nnz, samples = [], 0, _sample_rows(groups, n)
+    whole = len(samples) == 1            # one sample: no row copies
+    for _, idx in tqdm(samples, desc='Message passing', unit='sample', disable=not progress):
+        w = mean_neighbour_matrix(coords if whole else coords[idx], radius, dtype=dtype)
+        r, nnz = w @ (x if whole else x[idx]), nnz + w.nnz
+        if out is None: blocks.append(r.tocsr())
+        elif whole: out[:] = r
+        else: out[idx] = r
+        del w, r
+    if out is None:                      # sparse input: stack the samples' rows, back in table order
+        order = np.concatenate([i for _, i in samples])
+        out = sparse.vstack(blocks, format='csr') if blocks else sparse.csr_matrix(x.shape, dtype=dtype)
+        if len(samples) > 1: out = out[np.argsort(order)]
     if copy: adata = adata.copy()
-    adata.layers[key_added] = res
+    adata.layers[key_added] = out
     adata.uns[key_added] = {'params': {'radius': radius, 'spatial_key': spatial_key, 'sample_key': sample_key,
                                        'layer': layer},
-                            'mean_neighbours': float(np.diff(w.indptr).mean() - 1) if adata.n_obs else 0.0}
+                            'mean_neighbours': float(nnz / n - 1) if n else 0.0}
     return adata if copy else None
 
 # %% ../nbs/06_encoding.ipynb #c874f6b1
