@@ -255,12 +255,11 @@ def resolve_center_sigma(
     patches,                    # the training patches (for 'auto')
 )->tuple:                       # (center_sigma as a number or None, the measured object radius in px or None)
     "`center_sigma='auto'`: `AUTO_SIGMA` x the objects' rms radius (`object_radius`), as a fraction of the patch side."
-    if center_sigma is None or isinstance(center_sigma, (int, float)) and not isinstance(center_sigma, bool):
-        if center_sigma is not None and not (np.isfinite(center_sigma) and center_sigma > 0):
-            raise ValueError(f"`center_sigma` must be a positive number, 'auto' or None; got {center_sigma!r}.")
-        return (None if center_sigma is None else float(center_sigma)), None
-    if center_sigma != 'auto': raise ValueError(f"`center_sigma` must be a positive number, 'auto' or None; got {center_sigma!r}.")
-    r = object_radius(patches)
+    if center_sigma is None: return None, None
+    if isinstance(center_sigma, str) and center_sigma == 'auto': r = object_radius(patches)
+    elif isinstance(center_sigma, (int, float)) and not isinstance(center_sigma, bool) and np.isfinite(center_sigma) and center_sigma > 0:
+        return float(center_sigma), None
+    else: raise ValueError(f"`center_sigma` must be a positive number, 'auto' or None; got {center_sigma!r}.")
     side = float(np.sqrt(patches.shape[1] * patches.shape[2]))
     if not np.isfinite(r) or r <= 0:
         warnings.warn("center_sigma='auto': the mean patch has no central object above its border level; using 0.125.")
@@ -319,7 +318,8 @@ def initialize_model(
         else (opened[0].patches if len(opened) == 1 else None)
     if patches is None: raise MemoryError(f"{n_bytes / 2**30:.1f} GB of patches in {len(opened)} datasets exceed "
                                           f"max_memory_gb={max_memory_gb}: raise it, or train on one dataset at a time (streamed).")
-    center_sigma, radius = resolve_center_sigma(center_sigma, patches if patches is not None else opened[0].patches)
+    asked = center_sigma
+    center_sigma, radius = resolve_center_sigma(center_sigma, patches)
     cond = onehot if conditions else None
     train_feed = make_feed(patches, cond, train_idx, batch_size, shuffle, flip, rotate, seed, n_workers)
     val_feed = make_feed(patches, cond, val_idx, batch_size, False, False, False, seed, n_workers)
@@ -333,7 +333,7 @@ def initialize_model(
                   categories=categories, conditioning=conditioning if conditions else None,
                   mmd_weight=mmd_weight if conditions else 0.0, datasets=datasets, dir_dataset=str(dir_dataset),
                   normalisation={d.meta['dataset']: _normalisation(d.meta) for d in opened},
-                  center_sigma=dict(value=center_sigma, auto=radius is not None, object_radius_px=radius),
+                  center_sigma=dict(value=center_sigma, asked=asked, object_radius_px=radius),
                   seed=seed, batch_size=batch_size, n_workers=n_workers, flip=flip, rotate=rotate, shuffle=shuffle, val_frac=val_frac,
                   split=dict(train_samples=sorted(set(groups[train_idx])), val_samples=sorted(set(groups[val_idx])),
                              n_train=int(len(train_idx)), n_val=int(len(val_idx))),
