@@ -17,7 +17,7 @@ The issue's targets (min over seeds, both generators): ari >= 0.90 and >= pixel_
 arch_acc >= 0.90, batch_sub_acc <= 0.65.
 
     python benchmarks/quality.py [--seeds 0,1,2,3,4] [--generators bundled,tissue] [--epochs 60]
-                                 [--conditions z,batch] [--conditioning mmd] [--mmd-weight 100] [--n-dense-dim 256] [--center-sigma auto] [--out quality.json] [--quick]
+                                 [--conditions z,batch] [--conditioning mmd] [--mmd-weight 100] [--n-dense-dim 256] [--beta 0.01] [--center-sigma auto] [--out quality.json] [--quick]
 `--quick`: a smoke run (seed 0, 2 epochs, a small 4-sample tissue only) to check the script, not the model.
 """
 from __future__ import annotations
@@ -91,6 +91,7 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
          spatial_key_index='spatial_index', metadata_keys=['batch'], progress=False)
     extra = {} if a.conditioning is None else dict(conditioning=a.conditioning)
     if a.mmd_weight is not None: extra['mmd_weight'] = a.mmd_weight
+    if a.beta is not None: extra['beta'] = a.beta
     if a.center_sigma is not None: extra['center_sigma'] = None if a.center_sigma == 'none' else (a.center_sigma if a.center_sigma == 'auto' else float(a.center_sigma))
     call(pheno.initialize_model, n_latent_dim=8, n_dense_dim=a.n_dense_dim, conditions=a.conditions, input_shape=(32, 32, n_channels), **extra)
     t0 = time.time()
@@ -142,6 +143,7 @@ def main():
     ap.add_argument('--conditioning', default=None, help="'mmd', 'decoder' or 'concat' (default: the package's)")
     ap.add_argument('--mmd-weight', type=float, default=None, help="weight of the MMD penalty (default: the package's)")
     ap.add_argument('--n-dense-dim', type=int, default=256, help="size of the dense layer (the tutorial's 256)")
+    ap.add_argument('--beta', type=float, default=None, help="weight of the KL term (default: the package's)")
     ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
     ap.add_argument('--quick', action='store_true', help='smoke run: seed 0, 2 epochs, a small tissue only')
