@@ -462,8 +462,10 @@ def _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_lear
          plot, n_preview, plot_frac, verbose, tensorboard, callbacks, resume, spe, jit_compile):
     "`train`'s work, inside the run's device scope."
     name, m = run.config['name'], run.model.module
-    root = work_dir(run.model_dir) if is_url(run.model_dir) else local_path(run.config['dir_dataset'])   # TensorBoard writes locally
+    url = is_url(run.model_dir)
+    root = work_dir(run.model_dir) if url else local_path(run.config['dir_dataset'])   # TensorBoard writes locally
     log_dir, ck = root / 'tensorboard_logs' / name, checkpoint_dir(run.model_dir)
+    logs = f"{str(run.config['dir_dataset']).rstrip('/')}/tensorboard_logs/{name}" if url else str(log_dir)   # where they end up
     m.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=spe, jit_compile=jit_compile)
     if resume: past = _resume(run, ck)
     else: shutil.rmtree(ck, ignore_errors=True); past = {}
@@ -486,13 +488,25 @@ def _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_lear
         min_learning_rate=min_learning_rate, factor_learning_rate=factor_learning_rate,
         learning_rate_patience=learning_rate_patience, early_stopping_patience=early_stopping_patience,
         steps_per_execution=spe, jit_compile=bool(m.jit_compile)),
-        history=run.history, tensorboard_logs=str(log_dir) if tensorboard else None)
+        history=run.history, tensorboard_logs=logs if tensorboard else None)
     run.model.save(run.model_dir, overwrite=True)    # initialize_model refused a trained model unless overwrite=True
     shutil.rmtree(ck, ignore_errors=True)
     if plot:
         figs = preview_figures(run, n_preview, plot_frac)
         _log_images(log_dir, {k: _figure_png(f) for k, f in figs.items()}, len(run.history['val_loss']))
+    if tensorboard and url: _upload_logs(log_dir, logs)
     return run.history
+
+def _upload_logs(log_dir, url):
+    "Copy a URL run's TensorBoard logs beside its dataset; a failure only warns (the model is saved, the logs stay local)."
+    import fsspec
+    try:
+        fs, dest = fsspec.core.url_to_fs(url)
+        for f in sorted(q for q in Path(log_dir).rglob('*') if q.is_file()):
+            rel = f.relative_to(log_dir).as_posix()
+            fs.makedirs(f"{dest}/{rel}".rsplit('/', 1)[0], exist_ok=True); fs.put_file(str(f), f"{dest}/{rel}")
+    except Exception as e:
+        warnings.warn(f"The TensorBoard logs stay in {str(log_dir)!r}: copying them to {url!r} failed ({type(e).__name__}: {e}).")
 
 
 # %% ../nbs/05_training.ipynb #79d8e273

@@ -91,3 +91,16 @@ def test_interrupted_upload_not_complete(mem, monkeypatch):
     assert fs.exists(f'{url[len("memory://"):]}/model.keras') and not model_exists(url)
     with pytest.raises(FileNotFoundError, match=f"No config.json in '{url}'.*upload did not complete"): PhenoModel.load(url)
     pm.save(url); assert PhenoModel.load(url).path == url                 # no complete model there: saved without overwrite
+
+
+def test_tensorboard_logs_follow_a_url_dataset(sdata, mem):
+    "With the dataset on a URL, the TensorBoard logs are written locally, then copied beside it; config.json names the copy."
+    pheno = Phenocoder(seed=3).add_sdata(sdata)
+    pheno.generate_dataset('d', f'{mem}/data', patch_size=(16, 16), n_patches=64, progress=False)
+    run = pheno.initialize_model(**MODEL)
+    pheno.train(n_epochs=1, plot=False, verbose=0)
+    logs = f'{mem}/data/tensorboard_logs/condcvae'
+    assert load_model(run.model_dir).config['tensorboard_logs'] == logs
+    fs = fsspec.filesystem('memory')
+    copied = [p for p in fs.find(logs[len('memory://'):]) if 'tfevents' in p]
+    assert copied and {p.rsplit('/', 2)[-2] for p in copied} == {'train', 'validation'}
