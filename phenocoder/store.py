@@ -373,15 +373,15 @@ def _load_remote(url, dataset:str)->PatchDataset:
 def upload_folder(
     local,                   # a finished local folder (e.g. a saved model)
     url:str,                 # where it goes (an fsspec URL; a local path or file:// works too)
-    commit:str='config.json',# the file that marks the folder complete: removed first, written last
+    commit:str|None='config.json',# the file that marks the folder complete: removed first, written last (None: no marker)
 ):
-    "Copy a local folder to `url` so that it never reads as complete before it is: `commit` is removed first, written last."
+    "Copy a local folder to `url` (replacing what is there) so that it never reads as complete before it is: `commit` is removed first, written last."
     import fsspec
     local = Path(local); fs, dest = fsspec.core.url_to_fs(str(url).rstrip('/'))
-    if fs.exists(f'{dest}/{commit}'): fs.rm_file(f'{dest}/{commit}')
+    if commit and fs.exists(f'{dest}/{commit}'): fs.rm_file(f'{dest}/{commit}')
     if fs.exists(dest): fs.rm(dest, recursive=True)
     files = sorted(p for p in local.rglob('*') if p.is_file() and p.name != commit)
-    for p in files + [local / commit]:
+    for p in files + ([local / commit] if commit else []):
         fs.makedirs(f'{dest}/{p.relative_to(local).parent.as_posix()}'.rstrip('/.'), exist_ok=True)
         fs.put_file(str(p), f'{dest}/{p.relative_to(local).as_posix()}')
 

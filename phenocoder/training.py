@@ -15,7 +15,7 @@ from .patches import load_dataset
 from .cvae import CVAE, check_input_shape
 from .condcvae import CondCVAE
 from .model import PhenoModel, one_hot, write_json, model_exists, write_untrained
-from .store import is_url, local_path
+from .store import is_url, local_path, upload_folder
 from .plots import plot_reconstructions, plot_latents
 
 # %% auto #0
@@ -499,12 +499,7 @@ def _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_lear
 
 def _upload_logs(log_dir, url):
     "Copy a URL run's TensorBoard logs beside its dataset; a failure only warns (the model is saved, the logs stay local)."
-    import fsspec
-    try:
-        fs, dest = fsspec.core.url_to_fs(url)
-        for f in sorted(q for q in Path(log_dir).rglob('*') if q.is_file()):
-            rel = f.relative_to(log_dir).as_posix()
-            fs.makedirs(f"{dest}/{rel}".rsplit('/', 1)[0], exist_ok=True); fs.put_file(str(f), f"{dest}/{rel}")
+    try: upload_folder(log_dir, url, commit=None)
     except Exception as e:
         warnings.warn(f"The TensorBoard logs stay in {str(log_dir)!r}: copying them to {url!r} failed ({type(e).__name__}: {e}).")
 
