@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_scale.ipynb #21a7b144
 from __future__ import annotations
-import functools, os
+import functools, logging, os
 from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
@@ -58,8 +58,12 @@ def store_path(
 
 @functools.lru_cache(maxsize=4)
 def _open_store(path:str, kinds:tuple, stamp):
+    "The store's `kinds` elements, read once per process; ome-zarr's 'no parent found' notes on labels (one per labels element) muted."
     import spatialdata
-    return spatialdata.read_zarr(path, selection=kinds)
+    log = logging.getLogger('ome_zarr.reader'); level = log.level
+    log.setLevel(logging.ERROR)
+    try: return spatialdata.read_zarr(path, selection=kinds)
+    finally: log.setLevel(level)
 
 class SampleData:
     "The part of a SpatialData one task needs: images and labels (lazy, from the store) and tables (shipped, small)."
