@@ -6,6 +6,10 @@
 # the bundled synthetic example (1,920 nuclei: small, so both sides are dominated by per-step overhead).
 #
 #   bash benchmarks/device_training.sh [epochs=5] [repeats=2]
+#
+# Needs TensorFlow on the GPU machine (`train` feeds through tf.data). The GPU machines lent to development sessions
+# here (read 2026-11-27) hold PyTorch and JAX but no TensorFlow, reach no package index and take at most 64 MiB along
+# (an installed TensorFlow is 1.9 GB): run it on a machine where `pip install -e .` works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${1:-5}; REPEATS=${2:-2}
