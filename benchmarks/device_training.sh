@@ -19,7 +19,8 @@ DATA=$( [ -d "$DATA_DIR" ] && echo real || echo synthetic )
 export TF_CPP_MIN_LOG_LEVEL=3
 command -v nvidia-smi >/dev/null || { echo "no nvidia-smi: not a GPU machine"; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-"$PY" -c "import tensorflow as tf; print('TensorFlow sees', tf.config.list_physical_devices('GPU'))"
+"$PY" -c "import tensorflow as tf; print('TensorFlow sees', tf.config.list_physical_devices('GPU'))" \
+  || { echo "$PY cannot import TensorFlow: install the project first (pip install -e .)"; exit 1; }
 OUT=$(mktemp -d)
 for side in original ours; do
   nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits -lms 500 > "$OUT/$side.csv" &
