@@ -14,8 +14,8 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['GRAPH_MEMORY_BUDGET', 'GRAPH_MEMORY_SHARE', 'BYTES_PER_ENTRY', 'WORKFLOW_METHODS', 'SETTINGS', 'check_key',
-           'check_name', 'available_memory', 'graph_memory_budget', 'estimate_graph_entries', 'check_graph_memory',
-           'radius_graph', 'Phenocoder']
+           'check_name', 'sample_rows', 'available_memory', 'graph_memory_budget', 'estimate_graph_entries',
+           'check_graph_memory', 'radius_graph', 'Phenocoder']
 
 # %% ../nbs/00_core.ipynb #08edcd19
 def check_key(
@@ -42,6 +42,21 @@ def check_name(
     if not isinstance(name, str) or not _NAME_RE.match(name) or name in ('.', '..'):
         raise ValueError(f"Invalid {what} {name!r}: use letters, digits, '_', '-' and '.' only.")
     return name
+
+# %% ../nbs/00_core.ipynb #cadbae11
+def sample_rows(
+    values,              # one value per row (e.g. the sample column, as strings)
+    samples=None,        # the values wanted, in this order (None: every value, in order of first appearance)
+)->dict:                 # {value: ascending row indices}; empty for a wanted value that does not occur
+    "Row indices of each value of `values`, in one pass over the column (not one per value)."
+    codes, uniq = pd.factorize(np.asarray(values))
+    keep = np.flatnonzero(codes >= 0)                      # missing values (NaN, None) belong to no group
+    order = keep[np.argsort(codes[keep], kind='stable')]
+    bounds = np.r_[0, np.cumsum(np.bincount(codes[keep], minlength=len(uniq)))]
+    groups = {u: order[bounds[j]:bounds[j + 1]] for j, u in enumerate(uniq.tolist())}
+    if samples is None: return groups
+    empty = np.empty(0, dtype=order.dtype)
+    return {s: groups.get(s, empty) for s in samples}
 
 # %% ../nbs/00_core.ipynb #470e9e57
 GRAPH_MEMORY_BUDGET = None   # bytes a radius graph may take; None: `GRAPH_MEMORY_SHARE` of the available memory

@@ -18,7 +18,7 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 from spatialdata import SpatialData
 from spatialdata.models import Image3DModel, Labels3DModel, TableModel
-from .core import check_key, check_name
+from .core import check_key, check_name, sample_rows
 
 # %% auto #0
 __all__ = ['IMAGE_RE', 'TABLE_RE', 'PHENOTYPES', 'EXAMPLE_WELLS', 'TABLE_COLUMNS', 'EXAMPLE_VERSION', 'list_zstack_files',
@@ -280,13 +280,12 @@ def check_labels(
     t = sdata.tables[check_key(table_key, sdata.tables, 'table')]
     check_key(sample_key, t.obs.columns, 'obs column'); check_key(index_key, t.obsm, 'obsm key')
     rows = []
-    for s in tqdm(list(pd.unique(t.obs[sample_key].astype(str))), desc='Checking labels', disable=not progress):
-        m = (t.obs[sample_key].astype(str) == s).to_numpy()
+    for s, m in tqdm(list(sample_rows(t.obs[sample_key].astype(str).to_numpy()).items()), desc='Checking labels', disable=not progress):
         lab = np.asarray(sdata.labels[check_key(f'{labels_key}_{s}', sdata.labels, 'labels')].data)
         ids, idx = t.obs['label'].to_numpy()[m], np.asarray(t.obsm[index_key])[m]
         at = lab[(idx[:, 2], idx[:, 0], idx[:, 1])] if lab.ndim == 3 else lab[(idx[:, 0], idx[:, 1])]
         present = np.unique(lab); present = present[present != 0]
-        rows.append({sample_key: s, 'n_objects': int(m.sum()), 'n_match': int((at == ids).sum()),
+        rows.append({sample_key: s, 'n_objects': len(m), 'n_match': int((at == ids).sum()),
                      'n_background': int((at == 0).sum()), 'n_other_label': int(((at != ids) & (at != 0)).sum()),
                      'n_ids_in_labels': int(np.isin(ids, present).sum()), 'n_label_ids': len(present),
                      'n_label_ids_without_row': int((~np.isin(present, ids)).sum())})
@@ -351,8 +350,7 @@ def check_objects(
     if (bad := np.flatnonzero(~np.isfinite(c).all(1))).size:
         raise ValueError(f"Coordinates {spatial_key_index!r} of table {table_key!r} are NaN or infinite for rows {_name_rows(names, bad)}.")
     ids = _check_ids(t, table_key, sample_key, svals)
-    for s in (pd.unique(svals) if samples is None else [str(x) for x in samples]):
-        m = np.flatnonzero(svals == s)
+    for s, m in sample_rows(svals, None if samples is None else [str(x) for x in samples]).items():
         img = _level0(sdata.images[check_key(f'{image_key}_{s}', sdata.images, 'image')])
         nd = img.ndim - 1
         lim = np.array([img.shape[-2], img.shape[-1], *([img.shape[1]] if nd == 3 else [])])

@@ -13,7 +13,7 @@ from scipy import sparse
 import anndata as ad
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import check_key, radius_graph, Phenocoder
+from .core import check_key, radius_graph, sample_rows, Phenocoder
 from .patches import iter_sample_patches, sample_range, sample_image, _sample_table, _sample_part
 from .distributed import get_client, store_path, run_tasks, worker_address
 from .data import check_objects
@@ -41,10 +41,7 @@ def _sample_groups(obs:pd.DataFrame, sample_key:str|None):
 
 def _sample_rows(groups, n:int)->list:
     "[(sample, ascending row indices)] for each sample in order of first appearance (groups None: one sample, all rows)."
-    if groups is None: return [(None, np.arange(n))]
-    codes, names = pd.factorize(groups)
-    order = np.argsort(codes, kind='stable')   # stable: rows stay ascending within a sample
-    return list(zip(names, np.split(order, np.cumsum(np.bincount(codes, minlength=len(names)))[:-1])))
+    return [(None, np.arange(n))] if groups is None else list(sample_rows(groups).items())
 
 def mean_neighbour_matrix(
     coords:np.ndarray,      # (n, d) physical coordinates
@@ -227,7 +224,7 @@ def _encode_on(client, sdata, src, meta, pm, samples, svals, cond, batch_size, p
     el = [f"images/{meta['image_key']}_{s}" for s in samples]
     if meta.get('mask'): el += [f"labels/{meta.get('labels_key', 'nuclei')}_{s}" for s in samples]
     path, names, model = store_path(sdata, el, 'encode'), src.obs_names.to_numpy(), _saved_model(pm)
-    rows = [np.flatnonzero(svals == s) for s in samples]
+    groups = sample_rows(svals, samples); rows = [groups[s] for s in samples]
     args = [(path, s, tuple(sample_image(sdata, s, meta['image_key']).shape), _sample_table(src, names[r], meta), names[r],
              None if cond is None else cond[r]) for s, r in zip(samples, rows)]
     return list(zip(rows, run_tasks(client, _encode_task, args, 'Encoding samples', progress, meta=meta, model=model, batch_size=batch_size)))
@@ -303,8 +300,9 @@ def encode(
     if client is not None:
         for rows, (a, b) in _encode_on(client, sdata, src, meta, pm, samples, svals, cond, batch_size, progress): zm[rows], zv[rows] = a, b
     else:
+        groups = sample_rows(svals, samples)
         for s in tqdm(samples, desc='Encoding samples', unit='sample', disable=not progress):
-            rows = np.flatnonzero(svals == s)
+            rows = groups[s]
             zm[rows], zv[rows] = encode_patches(model, sdata, meta, names[rows], s, None if cond is None else cond[rows], batch_size)
     params = {'dataset': dataset, 'conditions': conditions, 'batch_size': int(batch_size), 'table_key': meta['table_key'],
               'sample_key': meta['sample_key'], 'image_key': meta['image_key'], 'spatial_key_index': meta['spatial_key_index'],

@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import check_key, check_name, Phenocoder
+from .core import check_key, check_name, sample_rows, Phenocoder
 from .data import check_objects
 from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges, _check_finite, _warn_flat
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
@@ -334,6 +334,7 @@ BASE_COLUMNS = ('sample', 'y', 'x', 'z', 'id', 'dataset')   # the first columns 
 def _select(adata, sample_key, key, samples, image_key, sdata, patch_size, drop_border, n_patches, rng):
     "Rows (table positions) and centres of the objects to cut, ordered by sample, z, table position."
     svals = adata.obs[sample_key].to_numpy().astype(str)
+    groups = sample_rows(svals, samples)
     allc = np.asarray(adata.obsm[key])
     rows, cents, imgs = [], [], {}
     for s in samples:
@@ -341,7 +342,7 @@ def _select(adata, sample_key, key, samples, image_key, sdata, patch_size, drop_
         h, w = patch_size
         if h > img.shape[-2] or w > img.shape[-1]:
             raise ValueError(f"patch_size {tuple(patch_size)} is larger than the image of sample {s!r} (y, x)={img.shape[-2:]}.")
-        r = np.flatnonzero(svals == s)
+        r = groups[s]
         c = object_centres(allc[r], img, adata.obs_names[r], f'objects of sample {s!r}')
         if drop_border:
             top, left = c[:, 0] - h // 2, c[:, 1] - w // 2
