@@ -275,7 +275,8 @@ def partition_samples(
             if max_obs_per_subunit is not None and len(m) > max_obs_per_subunit:
                 m = np.sort(rng.choice(m, max_obs_per_subunit, replace=False))
             units.append(rows[m]); obs.append((f'{s}_subunit_{i}', s, i, str(tuple(map(int, keys[i]))), len(m)))
-    if use_subunits and (empty := [s for s in names[np.argsort(first)] if s not in {o[1] for o in obs}]):
+    have = {o[1] for o in obs}         # samples with at least one kept sub-cube (one set, not one per sample)
+    if use_subunits and (empty := [s for s in names[np.argsort(first)] if s not in have]):
         warnings.warn(f"{'No sample has' if len(empty) == len(names) else f'{len(empty)} sample(s) have'} a sub-cube of "
                       f"dim_subunit={tuple(dim_subunit)} with at least min_obs_per_subunit={min_obs_per_subunit} objects"
                       f"{'' if len(empty) == len(names) else ': ' + ', '.join(empty[:10])}; lower min_obs_per_subunit or "
