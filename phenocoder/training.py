@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import keras
 from fastcore.basics import patch
-from .core import Phenocoder, check_key, check_name
+from .core import Phenocoder, check_key, check_name, sample_rows
 from .patches import load_dataset
 from .cvae import CVAE, check_input_shape
 from .condcvae import CondCVAE
@@ -104,15 +104,16 @@ def _stream(patches, idx, batch_size, shuffle, seed, window:int=8):
     import tensorflow as tf
     L = patches.chunks[0]
     chunk_of = idx // L
+    at = sample_rows(chunk_of)          # positions in `idx` of each chunk's rows, found once (not a pass over `idx` per window)
     shape = tuple(patches.shape[1:])
     epoch = [0]
     def gen():
         rng = np.random.default_rng([seed, epoch[0]]); epoch[0] += 1
-        ids = np.unique(chunk_of)
+        ids = np.fromiter(at, np.int64, len(at)); ids.sort()
         if shuffle: ids = rng.permutation(ids)
         for w in range(0, len(ids), window):
             part = np.sort(ids[w:w + window])
-            sel = idx[np.isin(chunk_of, part)]
+            sel = idx[np.sort(np.concatenate([at[c] for c in part.tolist()]))]
             block = np.concatenate([np.asarray(patches[c * L:(c + 1) * L]) for c in part])
             offs = np.concatenate([np.arange(c * L, min((c + 1) * L, patches.shape[0])) for c in part])
             order = rng.permutation(len(sel)) if shuffle else np.arange(len(sel))
