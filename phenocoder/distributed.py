@@ -102,16 +102,17 @@ def _run_local(fn, *args, **kw):
 def run_tasks(
     client,                # a `distributed.Client`
     fn,                    # a module-level function (pickled by reference)
-    args:list,             # one tuple of positional arguments per task
+    args,                  # one tuple of positional arguments per task (an iterable: tasks start while the rest are built)
     desc:str='Tasks',      # progress bar title
     progress:bool=True,    # show a progress bar
     **kw,                  # keyword arguments for every task
 )->list:                   # the results, in `args` order
     "Run `fn(*a, **kw)` for each `a` as one task each, results in order; on an error cancel the rest, then re-raise it."
     from distributed import as_completed, wait
-    futs = [client.submit(_run_local, fn, *a, pure=False, **kw) for a in args]
-    where, out = {f.key: i for i, f in enumerate(futs)}, [None] * len(futs)
+    futs = []
     try:
+        for a in args: futs.append(client.submit(_run_local, fn, *a, pure=False, **kw))
+        where, out = {f.key: i for i, f in enumerate(futs)}, [None] * len(futs)
         with tqdm(total=len(futs), desc=desc, unit='task', disable=not progress) as bar:
             for f in as_completed(futs):
                 out[where[f.key]] = f.result(); bar.update()

@@ -225,8 +225,8 @@ def _encode_on(client, sdata, src, meta, pm, samples, svals, cond, batch_size, p
     if meta.get('mask'): el += [f"labels/{meta.get('labels_key', 'nuclei')}_{s}" for s in samples]
     path, names, model = store_path(sdata, el, 'encode'), src.obs_names.to_numpy(), _saved_model(pm)
     groups = sample_rows(svals, samples); rows = [groups[s] for s in samples]
-    args = [(path, s, tuple(sample_image(sdata, s, meta['image_key']).shape), _sample_table(src, names[r], meta), names[r],
-             None if cond is None else cond[r]) for s, r in zip(samples, rows)]
+    args = ((path, s, tuple(sample_image(sdata, s, meta['image_key']).shape), _sample_table(src, names[r], meta), names[r],
+             None if cond is None else cond[r]) for s, r in zip(samples, rows))      # built as submitted: the first tasks start meanwhile
     return list(zip(rows, run_tasks(client, _encode_task, args, 'Encoding samples', progress, meta=meta, model=model, batch_size=batch_size)))
 
 # %% ../nbs/06_encoding.ipynb #ebb462a8

@@ -333,8 +333,7 @@ BASE_COLUMNS = ('sample', 'y', 'x', 'z', 'id', 'dataset')   # the first columns 
 # %% ../nbs/02_patches.ipynb #55c8b44d
 def _select(adata, sample_key, key, samples, image_key, sdata, patch_size, drop_border, n_patches, rng):
     "Rows (table positions) and centres of the objects to cut, ordered by sample, z, table position."
-    svals = adata.obs[sample_key].to_numpy().astype(str)
-    groups = sample_rows(svals, samples)
+    groups = sample_rows(adata.obs[sample_key].to_numpy().astype(str), samples)     # each sample's rows, in one pass
     allc = np.asarray(adata.obsm[key])
     rows, cents, imgs = [], [], {}
     for s in samples:
@@ -555,11 +554,11 @@ def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress):
     bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
     n, zs = sum(client.nthreads().values()), table['z'].to_numpy()
     units = split_large(bounds, np.flatnonzero(zs[1:] != zs[:-1]) + 1, len(table) / (TASKS_PER_THREAD * n))   # a large sample: blocks of z-slices
-    one = [(samples[a], tuple(sample_image(sdata, samples[a], meta['image_key']).shape), _sample_table(adata, ids[a:b], meta),
-            ids[a:b], sample_range(sdata, samples[a], meta)) for a, b in units]
-    runs = task_groups([b - a for a, b in units], n)
-    pieces = run_tasks(client, _cut_task, [(path, one[i:j], int(units[i][0])) for i, j in runs], 'Cutting patches', progress,
-                       meta=meta, arr=arr, chunk=chunk)
+    def one(a, b): return (samples[a], tuple(sample_image(sdata, samples[a], meta['image_key']).shape),
+                           _sample_table(adata, ids[a:b], meta), ids[a:b], sample_range(sdata, samples[a], meta))
+    runs = task_groups([b - a for a, b in units], n)          # each task's tables are built as it is submitted
+    pieces = run_tasks(client, _cut_task, ((path, [one(*u) for u in units[i:j]], int(units[i][0])) for i, j in runs),
+                       'Cutting patches', progress, meta=meta, arr=arr, chunk=chunk)
     write_edge_chunks(arr, [p for two in pieces for p in two], chunk)
 
 

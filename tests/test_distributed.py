@@ -92,6 +92,24 @@ def test_worker_cannot_read(client, sdata, tmp_path):
     assert list_datasets(tmp_path) == [] and not [p for p in tmp_path.iterdir() if p.name.startswith('.x.tmp')]
 
 
+def _sleep_square(x, seconds=0.2):
+    time.sleep(seconds); return x * x
+
+
+def test_run_tasks_streamed_arguments(client):
+    "Task arguments built while the first tasks run: results in order; an error while building cancels what was submitted."
+    from phenocoder.distributed import run_tasks
+    assert run_tasks(client, _sleep_square, ((i,) for i in range(5)), progress=False) == [0, 1, 4, 9, 16]
+    def args():
+        yield (1, 20); yield (2, 20)                                   # tasks of 20 s each, already running
+        raise KeyError('table rows of sample B')
+    t = time.time()
+    with pytest.raises(KeyError, match='sample B'):
+        run_tasks(client, _sleep_square, args(), progress=False)
+    while any(client.processing().values()) and time.time() < t + 10: time.sleep(0.1)
+    assert not any(client.processing().values()) and time.time() < t + 10   # cancelled: not left running for 20 s
+
+
 def test_encode_same_as_serial(client, sdata, tmp_path):
     "Latents of a trained, saved conditional model: workers load it from its folder and equal the serial path within 1e-5."
     from phenocoder import Phenocoder
