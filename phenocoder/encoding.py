@@ -39,9 +39,6 @@ def _sample_groups(obs:pd.DataFrame, sample_key:str|None):
     if s.isna().any(): raise ValueError(f"Column {sample_key!r} has {int(s.isna().sum())} missing sample names.")
     return s.to_numpy()
 
-def _sample_rows(groups, n:int)->list:
-    "[(sample, ascending row indices)] for each sample in order of first appearance (groups None: one sample, all rows)."
-    return [(None, np.arange(n))] if groups is None else list(sample_rows(groups).items())
 
 def mean_neighbour_matrix(
     coords:np.ndarray,      # (n, d) physical coordinates
@@ -74,7 +71,8 @@ def spatial_message_passing(
     if x is None: raise ValueError("`adata.X` is empty: pass `layer=` to smooth a layer.")
     dtype, n = np.result_type(x.dtype, np.float32), adata.n_obs
     out = None if sparse.issparse(x) else np.empty(x.shape, dtype)
-    blocks, nnz, samples = [], 0, _sample_rows(groups, n)
+    blocks, nnz = [], 0
+    samples = [(None, np.arange(n))] if groups is None else list(sample_rows(groups).items())   # (sample, ascending rows)
     whole = len(samples) == 1            # one sample: no row copies
     for _, idx in tqdm(samples, desc='Message passing', unit='sample', disable=not progress):
         w = mean_neighbour_matrix(coords if whole else coords[idx], radius, dtype=dtype)
@@ -219,12 +217,12 @@ def _encode_task(path, sample, shape, table, names, cond, meta, model, batch_siz
     "Worker task: encode one sample, its image read from the store and the model loaded from its folder."
     return encode_patches(_load_saved(*model), _sample_part(path, sample, meta, shape, table), meta, names, sample, cond, batch_size)
 
-def _encode_on(client, sdata, src, meta, pm, samples, svals, cond, batch_size, progress)->list:
-    "(z_mean, z_log_var) of each sample, one task per sample on `client`."
+def _encode_on(client, sdata, src, meta, pm, groups, cond, batch_size, progress)->list:
+    "(z_mean, z_log_var) of each sample (`groups`: {sample: its rows}), one task per sample on `client`."
+    samples, rows = list(groups), list(groups.values())
     el = [f"images/{meta['image_key']}_{s}" for s in samples]
     if meta.get('mask'): el += [f"labels/{meta.get('labels_key', 'nuclei')}_{s}" for s in samples]
     path, names, model = store_path(sdata, el, 'encode'), src.obs_names.to_numpy(), _saved_model(pm)
-    groups = sample_rows(svals, samples); rows = [groups[s] for s in samples]
     args = ((path, s, tuple(sample_image(sdata, s, meta['image_key']).shape), _sample_table(src, names[r], meta), names[r],
              None if cond is None else cond[r]) for s, r in zip(samples, rows))      # built as submitted: the first tasks start meanwhile
     return list(zip(rows, run_tasks(client, _encode_task, args, 'Encoding samples', progress, meta=meta, model=model, batch_size=batch_size)))
@@ -281,8 +279,8 @@ def encode(
     check_key(meta['sample_key'], src.obs.columns, f"sample column of table {meta['table_key']!r}")
     check_key(meta['spatial_key_index'], src.obsm, f"obsm key (image indices) of table {meta['table_key']!r}")
     if radius is not None: check_key(spatial_key, src.obsm, f"obsm key (physical coordinates) of table {meta['table_key']!r}")
-    svals = src.obs[meta['sample_key']].astype(str).to_numpy()
-    samples = list(pd.unique(svals))
+    groups = sample_rows(src.obs[meta['sample_key']].astype(str).to_numpy())   # {sample: its rows}, in order of appearance
+    samples = list(groups)
     _check_images(sdata, samples, meta['image_key'])
     lk = (labels_key or meta.get('labels_key')) if meta.get('mask') else None
     check_objects(sdata, meta['table_key'], meta['sample_key'], meta['spatial_key_index'], meta['image_key'], lk)
@@ -298,9 +296,8 @@ def encode(
     zm = np.empty((src.n_obs, int(model.n_latent_dim)), np.float32); zv = np.empty_like(zm)
     names = src.obs_names.to_numpy()
     if client is not None:
-        for rows, (a, b) in _encode_on(client, sdata, src, meta, pm, samples, svals, cond, batch_size, progress): zm[rows], zv[rows] = a, b
+        for rows, (a, b) in _encode_on(client, sdata, src, meta, pm, groups, cond, batch_size, progress): zm[rows], zv[rows] = a, b
     else:
-        groups = sample_rows(svals, samples)
         for s in tqdm(samples, desc='Encoding samples', unit='sample', disable=not progress):
             rows = groups[s]
             zm[rows], zv[rows] = encode_patches(model, sdata, meta, names[rows], s, None if cond is None else cond[rows], batch_size)

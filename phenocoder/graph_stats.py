@@ -12,7 +12,7 @@ from scipy import sparse
 from scipy.spatial import ConvexHull, QhullError
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import check_key, radius_graph, Phenocoder
+from .core import check_key, radius_graph, sample_rows, Phenocoder
 from .distributed import get_client, run_tasks
 
 # %% auto #0
@@ -258,14 +258,9 @@ def partition_samples(
     progress:bool=True,             # show a progress bar
 )->tuple:                           # (list of row-index arrays, obs DataFrame with one row per unit)
     "Rows of each sample, or of each kept (and subsampled) cube of each sample, with a description of each unit."
-    samples = np.asarray(samples).astype(str)
-    names, inv = np.unique(samples, return_inverse=True)
-    first = np.unique(inv.ravel(), return_index=True)[1]
-    order = np.argsort(inv.ravel(), kind='stable')
-    rows_of = dict(zip(names, np.split(order, np.cumsum(np.bincount(inv.ravel()))[:-1])))
+    rows_of = sample_rows(np.asarray(samples).astype(str))     # {sample: its rows}, in order of first appearance
     rng, units, obs = np.random.default_rng(seed), [], []
-    for s in tqdm(names[np.argsort(first)], desc='Partitioning samples', disable=not progress):
-        rows = rows_of[s]
+    for s, rows in tqdm(rows_of.items(), desc='Partitioning samples', disable=not progress):
         if not use_subunits:
             units.append(rows); obs.append((s, s, -1, '', len(rows))); continue
         cube, keys = _subunits(coords[rows], dim_subunit)
@@ -276,10 +271,10 @@ def partition_samples(
                 m = np.sort(rng.choice(m, max_obs_per_subunit, replace=False))
             units.append(rows[m]); obs.append((f'{s}_subunit_{i}', s, i, str(tuple(map(int, keys[i]))), len(m)))
     have = {o[1] for o in obs}         # samples with at least one kept sub-cube (one set, not one per sample)
-    if use_subunits and (empty := [s for s in names[np.argsort(first)] if s not in have]):
-        warnings.warn(f"{'No sample has' if len(empty) == len(names) else f'{len(empty)} sample(s) have'} a sub-cube of "
+    if use_subunits and (empty := [s for s in rows_of if s not in have]):
+        warnings.warn(f"{'No sample has' if len(empty) == len(rows_of) else f'{len(empty)} sample(s) have'} a sub-cube of "
                       f"dim_subunit={tuple(dim_subunit)} with at least min_obs_per_subunit={min_obs_per_subunit} objects"
-                      f"{'' if len(empty) == len(names) else ': ' + ', '.join(empty[:10])}; lower min_obs_per_subunit or "
+                      f"{'' if len(empty) == len(rows_of) else ': ' + ', '.join(empty[:10])}; lower min_obs_per_subunit or "
                       f"enlarge dim_subunit.", stacklevel=2)
     df = pd.DataFrame(obs, columns=['name', 'sample', 'subunit_id', 'subunit_key', 'subunit_n_obs']).set_index('name')
     df.index.name = None

@@ -105,12 +105,12 @@ def _stream(patches, idx, batch_size, shuffle, seed, window:int=8):
     L = patches.chunks[0]
     chunk_of = idx // L
     at = sample_rows(chunk_of)          # positions in `idx` of each chunk's rows, found once (not a pass over `idx` per window)
+    chunks = np.sort(np.fromiter(at, np.int64, len(at)))
     shape = tuple(patches.shape[1:])
     epoch = [0]
     def gen():
         rng = np.random.default_rng([seed, epoch[0]]); epoch[0] += 1
-        ids = np.fromiter(at, np.int64, len(at)); ids.sort()
-        if shuffle: ids = rng.permutation(ids)
+        ids = rng.permutation(chunks) if shuffle else chunks
         for w in range(0, len(ids), window):
             part = np.sort(ids[w:w + window])
             sel = idx[np.sort(np.concatenate([at[c] for c in part.tolist()]))]
