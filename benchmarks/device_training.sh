@@ -9,7 +9,8 @@
 #
 # Needs TensorFlow on the GPU machine (`train` feeds through tf.data). The GPU machines lent to development sessions
 # here (read 2026-11-27) hold PyTorch and JAX but no TensorFlow, reach no package index and take at most 64 MiB along
-# (an installed TensorFlow is 1.9 GB): run it on a machine where `pip install -e .` works.
+# (an installed TensorFlow is 1.9 GB): run it on a machine where `pip install -e .` works. On those machines,
+# benchmarks/device_training_jax.py times the same model on Keras's JAX backend instead (see its docstring).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${1:-5}; REPEATS=${2:-2}

@@ -1,0 +1,151 @@
+"""Training speed on a GPU through Keras's JAX backend (issue 14), for GPU machines without TensorFlow.
+
+The GPU machines lent to development sessions here hold JAX (with CUDA) but no TensorFlow and cannot install it, so
+`train` (whose feed is tf.data) cannot run there. The model itself is backend-agnostic (`CondCVAE`, no
+backend-specific `train_step`), so this script times it there the way both sides fit it, on the same patches:
+
+- original's way: `fit` on numpy arrays in memory, one step per call (`steps_per_execution=1`), batch 64. On JAX every
+  step is XLA-compiled (there is no graph mode without XLA; `jit_compile=False` would run eagerly).
+- ours: the same with `train`'s `steps_per_execution=32`;
+- for information: ours with bf16 mixed precision (`mixed_bfloat16`), and ours at batch 256;
+- `*_device`: the same with the training patches put on the GPU once and each batch gathered there (a generator of
+  device arrays, `fit(..., steps_per_epoch=)`), instead of Keras's host-side slicing and copying of every batch.
+
+Same model as benchmarks/training.py (CondCVAE on dataset + z, latent 32, dense 64, conv (8, 16, 32, 64, 128)), real
+3D data: 11,947 patches 32 x 32 x 4, the same train / validation split. Prints per run and as medians: wall seconds
+(compilation included), steady seconds per epoch (epochs 2..n), training patches per second, the validation loss
+after the last epoch and its difference to the original's, and the GPU utilisation (pynvml, every 0.1 s).
+
+Two steps (the wheels: `pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64
+-d .whl keras==3.15.1 namex==0.1.0 optree==0.20.0 fastcore==1.12.47`, installed there with `pip install --no-index
+--no-deps --target /tmp/site .whl/*.whl` and PYTHONPATH=/tmp/site; results of 2026-11-27 in benchmarks/results/):
+    python benchmarks/device_training_jax.py --export .devdata/real32.npz        # here (TensorFlow, real data): the patches, 6.5 MB
+    KERAS_BACKEND=jax python benchmarks/device_training_jax.py --data .devdata/real32.npz [--epochs 10] [--repeats 3]   # on the GPU
+"""
+from __future__ import annotations
+import argparse, json, os, sys, threading, time
+from pathlib import Path
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def export(path):
+    "Write the real data's patches (uint16, exact to 8e-6), one-hot conditions, split and model config (benchmarks/training.py's)."
+    sys.path.insert(0, str(ROOT / 'benchmarks'))
+    import training as T
+    from phenocoder.training import initialize_model
+    T.prepare('real')
+    run = initialize_model(T.CACHE, T.DATASET, name='bench', seed=0, flip=False, rotate=False, overwrite=True, **T.KW)
+    x = np.round(np.asarray(run.patches[:]) * 65535).astype(np.uint16)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = str(path) + '.tmp.npz'
+    np.savez_compressed(tmp, x=x, c=run.onehot.astype(np.uint8), train=run.train_idx, val=run.val_idx,
+                        config=np.array(json.dumps(run.model.module.get_config())))
+    os.replace(tmp, path)
+    print(f"wrote {path}: {x.shape[0]:,} patches {x.shape[1:]}, {os.path.getsize(path) / 1e6:.1f} MB")
+
+
+class GPUSampler:
+    "Mean and max GPU utilisation (%) and max memory used (MiB) of GPU 0 while in the `with` block (pynvml; None without it)."
+    def __init__(self, every=0.1): self.every, self.u, self.mem = every, [], []
+    def __enter__(self):
+        try:
+            import pynvml; pynvml.nvmlInit(); self.h, self.nv = pynvml.nvmlDeviceGetHandleByIndex(0), pynvml
+        except Exception: self.h = None; return self
+        self.stop = threading.Event(); self.t = threading.Thread(target=self._loop, daemon=True); self.t.start(); return self
+    def _loop(self):
+        while not self.stop.wait(self.every):
+            self.u.append(self.nv.nvmlDeviceGetUtilizationRates(self.h).gpu)
+            self.mem.append(self.nv.nvmlDeviceGetMemoryInfo(self.h).used / 2**20)
+    def __exit__(self, *a):
+        if self.h is not None: self.stop.set(); self.t.join()
+    def summary(self): return (np.mean(self.u), np.max(self.u), np.max(self.mem)) if self.u else (np.nan,) * 3
+
+
+def device_feed(xt, ct, batch, seed):
+    "Batches gathered on the device from the training patches put there once (a fresh shuffle each epoch); (generator, steps per epoch)."
+    import jax
+    X, C, n, rng = jax.device_put(xt), jax.device_put(ct), len(xt), np.random.default_rng(seed)
+    take = jax.jit(lambda X, C, i: (X[i], C[i]))
+    def batches():
+        while True:
+            p = rng.permutation(n)
+            for s in range(0, n, batch): yield (take(X, C, jax.device_put(p[s:s + batch])),)
+    return batches(), -(-n // batch)
+
+
+def fit_once(d, cfg, epochs, seed, spe, batch, precision='float32', feed='host'):
+    "Fit a fresh CondCVAE; returns (wall s, steady s per epoch, last val loss, GPU mean %, GPU max %, memory MiB)."
+    import keras
+    from phenocoder.condcvae import CondCVAE
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        keras.utils.set_random_seed(seed)
+        m = CondCVAE(**cfg)
+        m.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=spe)
+        ends = []
+        cb = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: ends.append(time.time()))
+        with GPUSampler() as g:
+            t = time.time()
+            if feed == 'device':
+                gen, steps = device_feed(d['xt'], d['ct'], batch, seed)
+                h = m.fit(gen, steps_per_epoch=steps, validation_data=((d['xv'], d['cv']),), epochs=epochs, verbose=0,
+                          callbacks=[cb]).history
+            else:
+                h = m.fit((d['xt'], d['ct']), validation_data=((d['xv'], d['cv']),), epochs=epochs, batch_size=batch,
+                          shuffle=True, verbose=0, callbacks=[cb]).history
+            wall = time.time() - t
+    finally: keras.mixed_precision.set_global_policy('float32')
+    steady = (ends[-1] - ends[0]) / (len(ends) - 1) if len(ends) > 1 else np.nan
+    return (wall, steady, h['val_loss'][-1], *g.summary())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--export', help='write the patches file here and stop (needs TensorFlow and the real data)')
+    ap.add_argument('--data', default=str(ROOT / '.devdata' / 'real32.npz'))
+    ap.add_argument('--epochs', type=int, default=10)
+    ap.add_argument('--repeats', type=int, default=3)
+    ap.add_argument('--limit', type=int, default=0, help='use only the first N training patches (a quick check)')
+    ap.add_argument('--ways', default='original,ours,ours_bf16,ours_b256')
+    a = ap.parse_args()
+    if a.export: return export(a.export)
+    if not Path(a.data).is_file(): sys.exit(f"no patches file at {a.data}: write it first with --export")
+    import keras, jax
+    f = np.load(a.data)
+    x, c, cfg = f['x'].astype(np.float32) / 65535, f['c'].astype(np.float32), json.loads(str(f['config']))
+    tr, va = f['train'][:a.limit or None], f['val']
+    d = dict(xt=x[tr], ct=c[tr], xv=x[va], cv=c[va])
+    n = len(tr)
+    ways = {'original': dict(spe=1, batch=64), 'ours': dict(spe=32, batch=64),
+            'ours_bf16': dict(spe=32, batch=64, precision='mixed_bfloat16'), 'ours_b256': dict(spe=32, batch=256),
+            'original_device': dict(spe=1, batch=64, feed='device'), 'ours_device': dict(spe=32, batch=64, feed='device'),
+            'ours_device_bf16': dict(spe=32, batch=64, feed='device', precision='mixed_bfloat16')}
+    names = a.ways.split(',')
+    if unknown := set(names) - set(ways): sys.exit(f"unknown way(s) {sorted(unknown)}; expected some of {list(ways)}")
+    print(f"keras {keras.__version__} on {keras.backend.backend()} {jax.__version__}, devices {jax.devices()}; "
+          f"{n:,} train / {len(va):,} validation patches {x.shape[1:]}, {c.shape[1]} one-hot conditions; {a.epochs} epochs", flush=True)
+    fit_once(d, cfg, 1, 0, 32, 64)                                   # warm-up: imports, CUDA context
+    res = {k: [] for k in names}
+    for r in range(a.repeats):
+        for k in names:
+            try: o = fit_once(d, cfg, a.epochs, r, **ways[k])
+            except Exception as e: print(f"{k} failed: {type(e).__name__}: {str(e)[:300]}", flush=True); o = (np.nan,) * 6
+            res[k].append(o)
+            print(f"repeat {r} {k:10s}: {o[0]:6.1f} s wall, {o[1]:.2f} s/epoch steady, {a.epochs * n / o[0]:7.0f} patches/s, "
+                  f"val loss {o[2]:.1f}, GPU {o[3]:.0f}% mean / {o[4]:.0f}% max, {o[5]:.0f} MiB", flush=True)
+    import warnings; warnings.simplefilter('ignore', RuntimeWarning)   # all-NaN columns (no GPU sampler, a failed way)
+    med = {k: np.nanmedian(np.array(v), axis=0) for k, v in res.items()}
+    w0, s0, v0 = med[names[0]][:3]
+    print(f"\nmedians over {a.repeats} repeats, {a.epochs} epochs, {n:,} training patches each (first way is the baseline):")
+    print("| way | batch | wall s | s/epoch steady | patches/s | speed-up (wall) | speed-up (steady) | val loss | vs baseline | GPU mean / max % |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for k, (w, s, v, um, ux, mem) in med.items():
+        print(f"| {k} | {ways[k]['batch']} | {w:.1f} | {s:.2f} | {a.epochs * n / w:,.0f} | {w0 / w:.2f}x | {s0 / s:.2f}x | {v:.1f} | "
+              f"{100 * (v / v0 - 1):+.2f}% | {um:.0f} / {ux:.0f} |")
+
+
+if __name__ == '__main__':
+    main()
