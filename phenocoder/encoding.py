@@ -22,7 +22,7 @@ import phenocoder.training  # noqa: F401  (Phenocoder.load_model, used when `mod
 
 # %% auto #0
 __all__ = ['mean_neighbour_matrix', 'spatial_message_passing', 'check_normalisation', 'condition_values', 'encode_patches',
-           'latent_table', 'encode']
+           'latent_table', 'harmonize_latents', 'encode']
 
 # %% ../nbs/06_encoding.ipynb #691e960d
 def _check_radius(radius)->float:
@@ -192,6 +192,46 @@ def latent_table(
     attrs = _table_attrs(source)
     return TableModel.parse(out, **attrs) if attrs else TableModel.parse(out)
 
+# %% ../nbs/06_encoding.ipynb #28dfe84f
+def _check_harmonize(obs:pd.DataFrame, keys)->list:
+    "`keys` as a list of `.obs` columns that each give every object one of at least two batches; else a clear error."
+    keys = [keys] if isinstance(keys, str) else list(keys)
+    if not keys: raise ValueError("`harmonize` names no column: give the .obs column(s) of the technical batches, e.g. 'batch'.")
+    for k in keys:
+        v = obs[check_key(k, obs.columns, 'obs column to harmonize over')]
+        if v.isna().any(): raise ValueError(f"Column {k!r} has {int(v.isna().sum())} missing value(s): every object needs a batch to harmonize over.")
+        u = pd.unique(v.astype(str))
+        if len(u) < 2: raise ValueError(f"Column {k!r} has a single value ({u[0]!r}): there is no batch effect to remove.")
+    return keys
+
+def harmonize_latents(
+    adata:ad.AnnData,        # latents in `.X` (e.g. `encode`'s table), one row per object
+    keys,                    # `.obs` column(s) of technical batches (imaging batch, plate, day): a name or a list
+    seed:int=0,              # random state of Harmony's clustering (the same seed gives the same result)
+    theta:float=2.0,         # Harmony's diversity penalty, for every key (higher: stronger mixing)
+    max_iter:int=10,         # Harmony's rounds of clustering and correction
+    raw_key:str='z_mean',    # `.obsm` key that keeps the latents as they were (a second call starts from them)
+)->ad.AnnData:               # `adata`, with `.X` the corrected latents (same scale), changed in place
+    "Remove technical batches from the latents with Harmony: `.X` corrected, the uncorrected in `.obsm[raw_key]`."
+    keys = _check_harmonize(adata.obs, keys)
+    if adata.n_obs < 30: raise ValueError(f"harmonize needs at least 30 objects (Harmony clusters about one per 30); got {adata.n_obs}.")
+    x = adata.obsm[raw_key] if raw_key in adata.obsm else adata.X
+    x = np.asarray(x.toarray() if sparse.issparse(x) else x)
+    if not np.isfinite(x).all(): raise ValueError("The latents hold NaN or infinite values: nothing can be harmonized.")
+    import harmonypy
+    from importlib.metadata import version
+    mu, sd = x.mean(0), x.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    ho = harmonypy.run_harmony((x - mu) / sd, adata.obs[keys].astype(str), keys, theta=[float(theta)] * len(keys),
+                               max_iter_harmony=int(max_iter), random_state=int(seed), verbose=False)
+    z = np.asarray(ho.Z_corr)
+    z = z if z.shape == x.shape else z.T
+    adata.obsm[raw_key] = x.astype(np.float32, copy=True)
+    adata.X = (z * sd + mu).astype(np.float32)
+    adata.uns['harmonize'] = dict(keys=keys, seed=int(seed), theta=float(theta), max_iter=int(max_iter), raw_key=raw_key,
+                                  harmonypy=version('harmonypy'))
+    return adata
+
 # %% ../nbs/06_encoding.ipynb #973fa84c
 @functools.lru_cache(maxsize=2)
 def _load_saved(path:str, digest:str)->PhenoModel:
@@ -260,6 +300,8 @@ def encode(
     labels_key:str|None=None,               # labels `f"{labels_key}_{sample}"` of masked datasets (default: the recorded one)
     *,
     client=None,                            # a dask.distributed Client (True/'active': the running one): one task per sample
+    harmonize=None,                         # `.obs` column(s) of technical batches to remove from the latents (`harmonize_latents`)
+    seed:int=0,                             # random state of the harmonization
 )->ad.AnnData:                              # the latent table, one row per object of the source table
     "Embed every object of every sample with `model` (latent means), cutting patches exactly as the training dataset was made."
     radius = None if spatial_message_passing_radius is None else _check_radius(spatial_message_passing_radius)
@@ -279,6 +321,7 @@ def encode(
     check_key(meta['sample_key'], src.obs.columns, f"sample column of table {meta['table_key']!r}")
     check_key(meta['spatial_key_index'], src.obsm, f"obsm key (image indices) of table {meta['table_key']!r}")
     if radius is not None: check_key(spatial_key, src.obsm, f"obsm key (physical coordinates) of table {meta['table_key']!r}")
+    if harmonize is not None: harmonize = _check_harmonize(src.obs, harmonize)
     groups = sample_rows(src.obs[meta['sample_key']].astype(str).to_numpy())   # {sample: its rows}, in order of appearance
     samples = list(groups)
     _check_images(sdata, samples, meta['image_key'])
@@ -305,8 +348,9 @@ def encode(
               'sample_key': meta['sample_key'], 'image_key': meta['image_key'], 'spatial_key_index': meta['spatial_key_index'],
               'patch_size': list(meta['patch_size']), 'channels': list(meta['channels']), **norm,
               'spatial_message_passing_radius': radius, 'spatial_key': spatial_key, 'as_condition': dict(as_condition or {}),
-              'mask': meta.get('mask'), 'mask_dilation': meta.get('mask_dilation')}
+              'mask': meta.get('mask'), 'mask_dilation': meta.get('mask_dilation'), 'harmonize': harmonize}
     out = latent_table(src, zm, zv, {key_added or 'phenocoder': {'params': params}})
+    if harmonize is not None: harmonize_latents(out, harmonize, seed=seed)
     if radius is not None: spatial_message_passing(out, radius, spatial_key, sample_key=meta['sample_key'])
     if key_added is not None: sdata.tables[key_added] = out
     return out
@@ -341,6 +385,7 @@ def encode(self:Phenocoder,
            image_key:str|None=None,                 # images `f"{image_key}_{sample}"` (None: `self.image_key`)
            spatial_key:str|None=None,               # physical coordinates for message passing (None: `self.spatial_key`)
            client=None,                             # a dask.distributed Client (True/'active': the running one)
+           harmonize=None,                          # `.obs` column(s) of technical batches (e.g. 'batch') to remove from the latents with Harmony
           )->ad.AnnData:                            # `sdata.tables[key_added]`
     "Embed every object of every sample into `sdata.tables[key_added]` (latent means; see `encode`)."
     if self.sdata is None: raise RuntimeError("No SpatialData yet: call `add_sdata(sdata)` first.")
@@ -355,4 +400,4 @@ def encode(self:Phenocoder,
     return encode(self.sdata, model, dataset=dataset, batch_size=batch_size, spatial_key_index=spatial_key_index,
                   spatial_message_passing_radius=spatial_message_passing_radius, spatial_key=spatial_key,
                   table_key=table_key, sample_key=sample_key, image_key=image_key, key_added=key_added,
-                  progress=progress, as_condition=as_condition, client=client, **given)
+                  progress=progress, as_condition=as_condition, client=client, harmonize=harmonize, seed=self.seed or 0, **given)

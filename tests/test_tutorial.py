@@ -33,11 +33,17 @@ def test_quality_floors_can_fail():
     assert len(check({**good, "batch kNN accuracy within phenotype": 0.95})) == 2      # not mixed, and no better than without
     assert check({k: v for k, v in good.items() if 'architecture' not in k})[0].endswith("missing)")
     assert len(check({**good, "ARI k-means latents": 0.79})) == 2                    # below pixel PCA and below 0.85
+    before = {"batch kNN accuracy within phenotype, before harmonization": 0.6, "ARI k-means latents, before harmonization": 0.92}
+    assert check({**good, **before}) == []
+    assert len(check({**good, **before, "batch kNN accuracy within phenotype, before harmonization": 0.5})) == 1   # harmonizing mixed less
+    assert len(check({**good, **before, "ARI k-means latents, before harmonization": 0.97})) == 1                 # ... or lost phenotypes
 
 def test_tutorial_on_bundled_data(tmp_path):
     scores, sd = run_tutorial(tmp_path)                     # the defaults, as the README runs it
     check_outputs(scores, sd)
     assert 'latents_z_only' in sd.tables                    # the model not conditioned on the batch, for contrast
+    lat = sd.tables['phenocoder']                           # harmonized over the batch: the model's own latents kept beside
+    assert lat.obsm['z_mean'].shape == lat.shape and list(lat.uns['harmonize']['keys']) == ['batch']
     assert (tmp_path / 'sample_stats.h5ad').is_file() and (tmp_path / 'subunit_stats.h5ad').is_file()
     assert check(scores) == [], check(scores)
 
