@@ -7,7 +7,9 @@ backend-specific `train_step`), so this script times it there the way both sides
 - original's way: `fit` on numpy arrays in memory, one step per call (`steps_per_execution=1`), batch 64. On JAX every
   step is XLA-compiled (there is no graph mode without XLA; `jit_compile=False` would run eagerly).
 - ours: the same with `train`'s `steps_per_execution=32`;
-- for information: ours with bf16 mixed precision (`mixed_bfloat16`), and ours at batch 256;
+- for information: ours with bf16 mixed precision (`mixed_bfloat16`), and ours at batch 256; larger batches with a
+  larger learning rate (`b256_lr4e-3`) and 3x the epochs (`*_3x_epochs`: not the same work, a GPU recipe to compare by
+  wall time and validation loss);
 - `*_device`: the same with the training patches put on the GPU once and each batch gathered there (a generator of
   device arrays, `fit(..., steps_per_epoch=)`), instead of Keras's host-side slicing and copying of every batch.
 
@@ -76,7 +78,7 @@ def device_feed(xt, ct, batch, seed):
     return batches(), -(-n // batch)
 
 
-def fit_once(d, cfg, epochs, seed, spe, batch, precision='float32', feed='host'):
+def fit_once(d, cfg, epochs, seed, spe, batch, precision='float32', feed='host', lr=1e-3):
     "Fit a fresh CondCVAE; returns (wall s, steady s per epoch, last val loss, GPU mean %, GPU max %, memory MiB)."
     import keras
     from phenocoder.condcvae import CondCVAE
@@ -84,7 +86,7 @@ def fit_once(d, cfg, epochs, seed, spe, batch, precision='float32', feed='host')
     try:
         keras.utils.set_random_seed(seed)
         m = CondCVAE(**cfg)
-        m.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=spe)
+        m.compile(optimizer=keras.optimizers.Adam(lr), steps_per_execution=spe)
         ends = []
         cb = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: ends.append(time.time()))
         with GPUSampler() as g:
@@ -122,7 +124,10 @@ def main():
     ways = {'original': dict(spe=1, batch=64), 'ours': dict(spe=32, batch=64),
             'ours_bf16': dict(spe=32, batch=64, precision='mixed_bfloat16'), 'ours_b256': dict(spe=32, batch=256),
             'original_device': dict(spe=1, batch=64, feed='device'), 'ours_device': dict(spe=32, batch=64, feed='device'),
-            'ours_device_bf16': dict(spe=32, batch=64, feed='device', precision='mixed_bfloat16')}
+            'ours_device_bf16': dict(spe=32, batch=64, feed='device', precision='mixed_bfloat16'),
+            'b256_lr2e-3': dict(spe=32, batch=256, lr=2e-3), 'b256_lr4e-3': dict(spe=32, batch=256, lr=4e-3),
+            'b256_lr4e-3_3x_epochs': dict(spe=32, batch=256, lr=4e-3, epochs_x=3),
+            'b512_lr4e-3_3x_epochs': dict(spe=32, batch=512, lr=4e-3, epochs_x=3)}
     names = a.ways.split(',')
     if unknown := set(names) - set(ways): sys.exit(f"unknown way(s) {sorted(unknown)}; expected some of {list(ways)}")
     print(f"keras {keras.__version__} on {keras.backend.backend()} {jax.__version__}, devices {jax.devices()}; "
@@ -131,19 +136,21 @@ def main():
     res = {k: [] for k in names}
     for r in range(a.repeats):
         for k in names:
-            try: o = fit_once(d, cfg, a.epochs, r, **ways[k])
+            kw = dict(ways[k]); ep = a.epochs * kw.pop('epochs_x', 1)
+            try: o = fit_once(d, cfg, ep, r, **kw)
             except Exception as e: print(f"{k} failed: {type(e).__name__}: {str(e)[:300]}", flush=True); o = (np.nan,) * 6
             res[k].append(o)
-            print(f"repeat {r} {k:10s}: {o[0]:6.1f} s wall, {o[1]:.2f} s/epoch steady, {a.epochs * n / o[0]:7.0f} patches/s, "
+            print(f"repeat {r} {k:10s} ({ep} epochs): {o[0]:6.1f} s wall, {o[1]:.2f} s/epoch steady, {ep * n / o[0]:7.0f} patches/s, "
                   f"val loss {o[2]:.1f}, GPU {o[3]:.0f}% mean / {o[4]:.0f}% max, {o[5]:.0f} MiB", flush=True)
     import warnings; warnings.simplefilter('ignore', RuntimeWarning)   # all-NaN columns (no GPU sampler, a failed way)
     med = {k: np.nanmedian(np.array(v), axis=0) for k, v in res.items()}
     w0, s0, v0 = med[names[0]][:3]
     print(f"\nmedians over {a.repeats} repeats, {a.epochs} epochs, {n:,} training patches each (first way is the baseline):")
-    print("| way | batch | wall s | s/epoch steady | patches/s | speed-up (wall) | speed-up (steady) | val loss | vs baseline | GPU mean / max % |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| way | batch | epochs | wall s | s/epoch steady | patches/s | speed-up (wall) | speed-up (steady) | val loss | vs baseline | GPU mean / max % |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for k, (w, s, v, um, ux, mem) in med.items():
-        print(f"| {k} | {ways[k]['batch']} | {w:.1f} | {s:.2f} | {a.epochs * n / w:,.0f} | {w0 / w:.2f}x | {s0 / s:.2f}x | {v:.1f} | "
+        ep = a.epochs * ways[k].get('epochs_x', 1)
+        print(f"| {k} | {ways[k]['batch']} | {ep} | {w:.1f} | {s:.2f} | {ep * n / w:,.0f} | {w0 / w:.2f}x | {s0 / s:.2f}x | {v:.1f} | "
               f"{100 * (v / v0 - 1):+.2f}% | {um:.0f} / {ux:.0f} |")
 
 
