@@ -123,7 +123,11 @@ def test_encode_same_as_serial(client, sdata, tmp_path):
     assert (ser.obs_names == dist.obs_names).all() and np.isfinite(dist.X).all()
     np.testing.assert_allclose(dist.X, ser.X, atol=1e-5, rtol=0)
     np.testing.assert_allclose(dist.obsm['z_log_var'], ser.obsm['z_log_var'], atol=1e-5, rtol=0)
-    from phenocoder.encoding import encode
+    # harmonize runs on the client over all gathered latents: the same as harmonizing the serial latents
+    from phenocoder.encoding import encode, harmonize_latents
+    hz = pheno.encode(progress=False, key_added='dist_h', client=client, harmonize='batch')
+    np.testing.assert_allclose(hz.obsm['z_mean'], ser.X, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(hz.X, harmonize_latents(ser.copy(), 'batch', seed=pheno.seed).X, atol=1e-3, rtol=0)
     from phenocoder.model import PhenoModel
     unsaved = PhenoModel(pheno.model.module, dict(pheno.model.config))
     with pytest.raises(ValueError, match='needs a saved PhenoModel'):
