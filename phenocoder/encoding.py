@@ -18,6 +18,7 @@ from .patches import iter_sample_patches, sample_range, sample_image, _sample_ta
 from .distributed import get_client, store_path, run_tasks, worker_address
 from .data import check_objects
 from .model import PhenoModel, one_hot
+from .evaluation import get_rep
 import phenocoder.training  # noqa: F401  (Phenocoder.load_model, used when `model_config` is a path)
 
 # %% auto #0
@@ -215,19 +216,15 @@ def harmonize_latents(
     "Remove technical batches from the latents with Harmony: `.X` corrected, the uncorrected in `.obsm[raw_key]`."
     keys = _check_harmonize(adata.obs, keys)
     if adata.n_obs < 30: raise ValueError(f"harmonize needs at least 30 objects (Harmony clusters about one per 30); got {adata.n_obs}.")
-    x = adata.obsm[raw_key] if raw_key in adata.obsm else adata.X
-    x = np.asarray(x.toarray() if sparse.issparse(x) else x)
-    if not np.isfinite(x).all(): raise ValueError("The latents hold NaN or infinite values: nothing can be harmonized.")
+    x = get_rep(adata, raw_key if raw_key in adata.obsm else None)     # dense float64, NaN/inf refused
     import harmonypy
     from importlib.metadata import version
     mu, sd = x.mean(0), x.std(0)
     sd = np.where(sd > 0, sd, 1.0)
     ho = harmonypy.run_harmony((x - mu) / sd, adata.obs[keys].astype(str), keys, theta=[float(theta)] * len(keys),
                                max_iter_harmony=int(max_iter), random_state=int(seed), verbose=False)
-    z = np.asarray(ho.Z_corr)
-    z = z if z.shape == x.shape else z.T
-    adata.obsm[raw_key] = x.astype(np.float32, copy=True)
-    adata.X = (z * sd + mu).astype(np.float32)
+    adata.obsm[raw_key] = x.astype(np.float32)
+    adata.X = (np.asarray(ho.Z_corr) * sd + mu).astype(np.float32)     # harmonypy >= 2: (n_obs, n_latents)
     adata.uns['harmonize'] = dict(keys=keys, seed=int(seed), theta=float(theta), max_iter=int(max_iter), raw_key=raw_key,
                                   harmonypy=version('harmonypy'))
     return adata
