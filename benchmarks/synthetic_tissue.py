@@ -141,7 +141,8 @@ def _sample(rng, arch:str, n:int, size:int, n_z:int, tries:int=40)->tuple:
             lb = lab[k][box]; lb[m & (lb == 0)] = ids[i]
             img[:, k][(slice(None), *box)] += val
         zi = int(np.clip(np.floor(zc + 0.5), 0, n_z - 1))
-        rows.append(dict(label=int(ids[i]), phenotype=PHENOTYPES[phen[i]], cy=cy, cx=cx, z=zi, zc=zc,
+        rows.append(dict(label=int(ids[i]), phenotype=PHENOTYPES[phen[i]], cy=cy, cx=cx, z=zi, zc=zc, radius=objs[i]['r'],
+                         theta=objs[i]['theta'], ecc=objs[i]['ecc'], rz=objs[i]['rz'],
                          y_idx=int(cy), x_idx=int(cx)))
     return img, lab, pd.DataFrame(rows)
 
@@ -213,8 +214,14 @@ def make_tissue(
     return SpatialData(images=images, labels=labels, tables={'nuclei_features': _table(pd.concat(tabs, ignore_index=True), design)})
 
 
+def _own_radius(t:pd.DataFrame)->np.ndarray:
+    "Each object's planted radius (px) at the cross-section of its own slice `z` (its table row's slice)."
+    q = ((t['z'].to_numpy() - t['zc'].to_numpy()) * Z_STEP / t['rz'].to_numpy()) ** 2
+    return (t['radius'].to_numpy() * np.sqrt(np.clip(1 - q, 0, 1))).astype(np.float64)
+
+
 def _table(t:pd.DataFrame, design:pd.DataFrame):
-    "The parsed object table: obs (well, region, label, z_stack, truth), X (area, mean intensities), obsm coordinates."
+    "The parsed object table: obs (well, region, label, z_stack, truth incl. planted radius / orientation / ellipticity), X, obsm."
     import anndata as ad
     from spatialdata.models import TableModel
     wells, regions = list(design['well']), [f'nuclei_{w}' for w in design['well']]
@@ -222,7 +229,8 @@ def _table(t:pd.DataFrame, design:pd.DataFrame):
                         'region': pd.Categorical([f'nuclei_{w}' for w in t['well']], categories=regions),
                         'label': t['label'].to_numpy(np.int64), 'z_stack': t['z'].to_numpy(np.float64) + 1,
                         'phenotype': pd.Categorical(t['phenotype'], categories=list(PHENOTYPES)),
-                        'architecture': pd.Categorical(t['architecture']), 'batch': pd.Categorical(t['batch'])},
+                        'architecture': pd.Categorical(t['architecture']), 'batch': pd.Categorical(t['batch']),
+                        'true_radius': _own_radius(t), 'true_orientation': t['theta'].to_numpy(), 'true_ellipticity': t['ecc'].to_numpy()},
                        index=pd.Index([f'{w}_{l}' for w, l in zip(t['well'], t['label'])], dtype=str))
     idx = t[['y_idx', 'x_idx', 'z']].to_numpy(np.int64)
     spatial = np.column_stack([t['cy'] * PIXEL_SIZE, t['cx'] * PIXEL_SIZE, t['zc'].clip(0, None) * Z_STEP]).astype(np.float64)
