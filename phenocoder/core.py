@@ -14,8 +14,8 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['GRAPH_MEMORY_BUDGET', 'GRAPH_MEMORY_SHARE', 'BYTES_PER_ENTRY', 'WORKFLOW_METHODS', 'SETTINGS', 'check_key',
-           'check_name', 'sample_rows', 'available_memory', 'graph_memory_budget', 'estimate_graph_entries',
-           'check_graph_memory', 'radius_graph', 'Phenocoder']
+           'check_name', 'check_bool', 'check_number', 'sample_rows', 'available_memory', 'graph_memory_budget',
+           'estimate_graph_entries', 'check_graph_memory', 'radius_graph', 'Phenocoder']
 
 # %% ../nbs/00_core.ipynb #08edcd19
 def check_key(
@@ -42,6 +42,37 @@ def check_name(
     if not isinstance(name, str) or not _NAME_RE.match(name) or name in ('.', '..'):
         raise ValueError(f"Invalid {what} {name!r}: use letters, digits, '_', '-' and '.' only.")
     return name
+
+# %% ../nbs/00_core.ipynb #8988609d
+def check_bool(
+    value,               # the value the user passed
+    name:str,            # the parameter's name, for the message
+)->bool:
+    "`value` if it is a real boolean (`True`/`False`, numpy bools too), else a `TypeError` naming `name`: `'no'` is not False."
+    if not isinstance(value, (bool, np.bool_)): raise TypeError(f"`{name}` must be True or False; got {value!r}.")
+    return bool(value)
+
+def check_number(
+    value,               # the value the user passed
+    name:str,            # the parameter's name, for the message
+    low=None,            # smallest allowed value (None: no bound)
+    high=None,           # largest allowed value (None: no bound)
+    low_open:bool=False, # exclude `low` itself
+    high_open:bool=False,# exclude `high` itself
+    integer:bool=False,  # require an integral value (numpy ints and integral floats count); returned as int
+    none_ok:bool=False,  # accept None (returned as is)
+):
+    "`value` as a float (or int) if it is a finite real number within the bounds, else an error naming `name` and the range."
+    if value is None and none_ok: return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a number; got {value!r} ({type(value).__name__}).")
+    v = float(value)
+    lo_bad = low is not None and (v <= low if low_open else v < low)
+    hi_bad = high is not None and (v >= high if high_open else v > high)
+    if not np.isfinite(v) or lo_bad or hi_bad or (integer and v != int(v)):
+        rng = f"{'(' if low_open else '['}{'-inf' if low is None else low}, {'inf' if high is None else high}{')' if high_open else ']'}"
+        raise ValueError(f"`{name}` must be a{'n integer' if integer else ' finite number'} in {rng}; got {value!r}.")
+    return int(v) if integer else v
 
 # %% ../nbs/00_core.ipynb #cadbae11
 def sample_rows(
