@@ -43,7 +43,7 @@ def check_name(
         raise ValueError(f"Invalid {what} {name!r}: use letters, digits, '_', '-' and '.' only.")
     return name
 
-# %% ../nbs/00_core.ipynb #8988609d
+# %% ../nbs/00_core.ipynb #9c2e2696
 def check_bool(
     value,               # the value the user passed
     name:str,            # the parameter's name, for the message
@@ -231,16 +231,26 @@ class Phenocoder(metaclass=_Workflow):
                  labels_key:str='nuclei',         # labels are stored as `f"{labels_key}_{sample}"`
                  seed:int=0,                      # seed for every random step (splits, weights, subsampling)
                 ):
+        if seed is not None:                      # a non-negative integer (None: each stage's own default)
+            if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+                raise TypeError(f"`seed` must be a non-negative integer or None; got {seed!r} ({type(seed).__name__}).")
+            if seed < 0: raise ValueError(f"`seed` must be a non-negative integer or None; got {seed!r}.")
         self.table_key, self.sample_key, self.image_key = table_key, sample_key, image_key
         self.spatial_key, self.labels_key, self.seed = spatial_key or 'spatial', labels_key, seed
         self.sdata = self.adata = self.model = self.model_config = self.model_dir = None
         self.data_dir, self.datasets = None, []
 
     def add_sdata(self, sdata):
-        "Attach a SpatialData object after checking that it holds the table and sample column."
+        "Attach a SpatialData object after checking that it holds the table and sample column (and a non-default `spatial_key`)."
+        from spatialdata import SpatialData
+        if not isinstance(sdata, SpatialData):
+            hint = ' (a table: put it in a SpatialData with its images, e.g. SpatialData(images=..., tables={...}))' if hasattr(sdata, 'obsm') else ''
+            raise TypeError(f"`sdata` must be a SpatialData object; got {type(sdata).__name__}{hint}.")
         check_key(self.table_key, sdata.tables, 'table')
         obs = sdata.tables[self.table_key].obs
         check_key(self.sample_key, obs.columns, f"sample column in table {self.table_key!r}")
+        if self.spatial_key != 'spatial':         # given explicitly: a typo fails here, not at encode / graph statistics
+            check_key(self.spatial_key, sdata.tables[self.table_key].obsm, f"spatial_key (obsm key of table {self.table_key!r})")
         if obs[self.sample_key].isna().any():
             raise ValueError(f"Column {self.sample_key!r} of table {self.table_key!r} has missing sample names.")
         self.sdata = sdata

@@ -353,6 +353,9 @@ def check_objects(
     for s, m in sample_rows(svals, None if samples is None else [str(x) for x in samples]).items():
         img = _level0(sdata.images[check_key(f'{image_key}_{s}', sdata.images, 'image')])
         nd = img.ndim - 1
+        if c.shape[1] < nd:
+            raise ValueError(f"Coordinates {spatial_key_index!r} (obsm key of table {table_key!r}) have {c.shape[1]} columns; the "
+                             f"image of sample {s!r} has dims {tuple(img.dims)}, so (y, x{', z' if nd == 3 else ''}) are needed.")
         lim = np.array([img.shape[-2], img.shape[-1], *([img.shape[1]] if nd == 3 else [])])
         idx = np.rint(c[m, :nd]).astype(np.int64)
         if (bad := np.flatnonzero(((idx < 0) | (idx >= lim)).any(1))).size:

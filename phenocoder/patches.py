@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import check_key, check_name, sample_rows, Phenocoder
+from .core import check_key, check_name, check_bool, check_number, sample_rows, Phenocoder
 from .data import check_objects
 from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges, _check_finite, _warn_flat
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
@@ -389,7 +389,8 @@ def generate_dataset(
     client=None,                    # a dask.distributed Client (True/'active': the running one): one task per sample
 )->PatchDataset:                    # the written dataset, loaded lazily
     "Cut, scale (and mask) a patch around every (selected) object and write them to `dir_dataset/dataset/`, atomically."
-    ps, metadata_keys = _check_params(dataset, patch_size, scale_percentile, metadata_keys, n_samples, n_patches, chunk_size)
+    ps, metadata_keys = _check_params(dataset, dir_dataset, patch_size, scale_percentile, metadata_keys, n_samples, n_patches, chunk_size,
+                                      scale=scale, scale_per_sample=scale_per_sample, drop_border=drop_border)
     mask, mask_dilation = check_mask(mask, mask_dilation)
     key = spatial_key_index or 'spatial_index'
     adata = _check_table(sdata, table_key, sample_key, key, metadata_keys)
@@ -407,10 +408,13 @@ def generate_dataset(
     path = store_path(sdata, [f'images/{image_key}_{s}' for s in samples] + ([f'labels/{labels_key}_{s}' for s in samples]
                       if mask else []), 'generate_dataset', dir_dataset) if client is not None else None
     rows, cents, imgs = _select(adata, sample_key, key, samples, image_key, sdata, ps, drop_border, n_patches, rng)
-    channels = image_channels(imgs[samples[0]])
+    first = imgs[samples[0]]; channels = image_channels(first)
     for s in samples:
         if image_channels(imgs[s]) != channels:
             raise ValueError(f"Image of sample {s!r} has channels {image_channels(imgs[s])}, sample {samples[0]!r} has {channels}.")
+        if imgs[s].ndim != first.ndim:
+            raise ValueError(f"Image of sample {s!r} has dims {tuple(imgs[s].dims)}, sample {samples[0]!r} has {tuple(first.dims)}: "
+                             "the images of a dataset must be all 2D or all 3D.")
     stats = _intensity_stats(sdata, samples, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key))
     meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
                 spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),
@@ -438,15 +442,21 @@ def _as_list(v)->list:
     "None -> [], a string -> [it], else a list."
     return [] if v is None else [v] if isinstance(v, str) else list(v)
 
-def _check_params(dataset, patch_size, scale_percentile, metadata_keys, n_samples, n_patches, chunk_size):
-    "Validate the plain parameters of `generate_dataset`; return (patch size, metadata keys)."
+def _check_params(dataset, dir_dataset, patch_size, scale_percentile, metadata_keys, n_samples, n_patches, chunk_size, **flags):
+    "Validate the plain parameters of `generate_dataset` (`flags`: its booleans, by name); return (patch size, metadata keys)."
     _check_dataset_name(dataset)
+    if not is_url(dir_dataset):                # a file where the folder (or a folder above it) belongs: fail before any work
+        p = local_path(dir_dataset); f = next((a for a in (p, *p.parents) if a.exists()), None)
+        if f is not None and not f.is_dir():
+            raise NotADirectoryError(f"dir_dataset {str(dir_dataset)!r} is a file; expected a folder." if f == p else
+                                     f"dir_dataset {str(dir_dataset)!r} lies under {str(f)!r}, which is a file; expected a folder.")
+    for k, v in flags.items(): check_bool(v, k)
     ps = list(np.atleast_1d(np.asarray(patch_size, dtype=object)))
     if len(ps) == 1: ps = ps * 2
     if len(ps) != 2: raise ValueError(f"patch_size must be two positive integers (height, width); got {patch_size!r}.")
     try: ps = tuple(_pos_int(v, 'patch_size') for v in ps)
     except ValueError: raise ValueError(f"patch_size must be two positive integers (height, width); got {patch_size!r}.") from None
-    if not 0 <= scale_percentile < 50: raise ValueError(f"scale_percentile must be in [0, 50); got {scale_percentile!r}.")
+    check_number(scale_percentile, 'scale_percentile', 0, 50, high_open=True)
     for v, k in ((n_samples, 'n_samples'), (n_patches, 'n_patches'), (chunk_size, 'chunk_size')): _pos_int(v, k, none_ok=True)
     metadata_keys = _as_list(metadata_keys)
     for k in metadata_keys:
@@ -456,6 +466,7 @@ def _check_params(dataset, patch_size, scale_percentile, metadata_keys, n_sample
 def _check_table(sdata, table_key, sample_key, key, metadata_keys):
     "The table, with its sample column, coordinate key and metadata columns checked."
     adata = sdata.tables[check_key(table_key, sdata.tables, 'table')]
+    if adata.n_obs == 0: raise ValueError(f"Table {table_key!r} has 0 rows: there are no objects to cut patches from.")
     check_key(sample_key, adata.obs.columns, f'obs column of table {table_key!r}')
     check_key(key, adata.obsm, f'obsm key of table {table_key!r}')
     for k in metadata_keys: check_key(k, adata.obs.columns, f'metadata key (obs column of table {table_key!r})')

@@ -282,9 +282,17 @@ def load_dataset(
 )->PatchDataset:
     "Open a complete dataset written by `generate_dataset`; a missing, incomplete or damaged one is an error."
     import zarr
+    try: _check_dataset_name(dataset)
+    except ValueError as e:                    # e.g. the arguments swapped: load_dataset('name', 'folder')
+        folder = isinstance(dataset, (str, os.PathLike)) and len(Path(dataset).parts) > 1 and Path(dataset).is_dir()
+        hint = ' It is a folder: the call is load_dataset(dir_dataset, dataset).' if folder else ''
+        raise ValueError(f"{e}{hint}") from None
     if is_url(dir_dataset): return _load_remote(dir_dataset, dataset)
     root = local_path(dir_dataset); p = root / dataset
-    if root.is_dir() and not p.exists(): _recover(root, dataset)
+    if not root.is_dir():
+        raise FileNotFoundError(f"No dataset {dataset!r} in {str(dir_dataset)!r}: " + ("it is a file; expected the folder holding datasets."
+                                if root.exists() else "that folder does not exist."))
+    if not p.exists(): _recover(root, dataset)
     if not p.is_dir():
         raise FileNotFoundError(f"No dataset {dataset!r} in {str(dir_dataset)!r}; complete datasets there: "
                                 f"{list_datasets(dir_dataset) or 'none'}.")
