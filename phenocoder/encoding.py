@@ -13,8 +13,8 @@ from scipy import sparse
 import anndata as ad
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import check_key, radius_graph, sample_rows, Phenocoder
-from .patches import iter_sample_patches, sample_range, sample_image, _sample_table, _sample_part
+from .core import check_key, check_number, radius_graph, sample_rows, Phenocoder
+from .patches import iter_sample_patches, sample_range, sample_image, image_channels, _sample_table, _sample_part
 from .distributed import get_client, store_path, run_tasks, worker_address
 from .data import check_objects
 from .model import PhenoModel, one_hot
@@ -40,6 +40,26 @@ def _sample_groups(obs:pd.DataFrame, sample_key:str|None):
     if s.isna().any(): raise ValueError(f"Column {sample_key!r} has {int(s.isna().sum())} missing sample names.")
     return s.to_numpy()
 
+def _check_coords(coords, names, what:str)->None:
+    "A `ValueError` naming `what`, how many rows hold NaN or infinite values and an example object, if any does."
+    c = np.asarray(coords, dtype=np.float64)
+    bad = np.flatnonzero((~np.isfinite(c)).any(axis=tuple(range(1, c.ndim))))
+    if bad.size:
+        raise ValueError(f"{what} are NaN or infinite in {bad.size:,} row(s), e.g. object {str(names[bad[0]])!r} (row {bad[0]}); "
+                         "drop or fix those objects first.")
+
+def _warn_recorded_samples(adata:ad.AnnData)->None:
+    "Warn when `adata` is `encode`'s table of several samples (its sample column recorded in `.uns`): they would be mixed."
+    for k, v in adata.uns.items():
+        p = v.get('params') if isinstance(v, dict) else None
+        if not isinstance(p, dict) or 'spatial_key_index' not in p or not isinstance(p.get('sample_key'), str): continue
+        s = p['sample_key']
+        if s in adata.obs.columns and (m := adata.obs[s].nunique()) > 1:
+            warnings.warn(f"sample_key=None treats all objects as one sample, but this table was encoded with sample column {s!r} "
+                          f"(.uns[{k!r}]['params']), which holds {m} samples: objects of different samples that lie within `radius` "
+                          f"of each other are averaged together. Pass sample_key={s!r} to keep the samples apart.")
+            return
+
 
 def mean_neighbour_matrix(
     coords:np.ndarray,      # (n, d) physical coordinates
@@ -58,7 +78,7 @@ def spatial_message_passing(
     adata:ad.AnnData,                         # objects in rows, coordinates in `.obsm[spatial_key]`
     radius:float,                             # neighbourhood radius in the units of the coordinates
     spatial_key:str='spatial',                # `.obsm` key of the (n, 2|3) physical coordinates
-    sample_key:str|None=None,                 # `.obs` column of samples: neighbourhoods never cross samples (None: one sample)
+    sample_key:str|None=None,                 # `.obs` column of samples: neighbourhoods never cross samples (None: one sample; warns on `encode`'s table of several)
     layer:str|None=None,                      # layer to smooth (None: `.X`)
     key_added:str='spatial_message_passing',  # layer written, and `.uns` key of the parameters
     copy:bool=False,                          # return a modified copy instead of writing into `adata`
@@ -67,7 +87,9 @@ def spatial_message_passing(
     "Average each object's vector with all its neighbours within `radius` (itself included), never across samples."
     radius = _check_radius(radius)
     coords = np.asarray(adata.obsm[check_key(spatial_key, adata.obsm, 'obsm key (coordinates)')])
+    _check_coords(coords, adata.obs_names, f"Coordinates .obsm[{spatial_key!r}]")
     groups = _sample_groups(adata.obs, sample_key)
+    if sample_key is None: _warn_recorded_samples(adata)
     x = adata.X if layer is None else adata.layers[check_key(layer, adata.layers, 'layer')]
     if x is None: raise ValueError("`adata.X` is empty: pass `layer=` to smooth a layer.")
     dtype, n = np.result_type(x.dtype, np.float32), adata.n_obs
@@ -203,6 +225,10 @@ def _check_harmonize(obs:pd.DataFrame, keys)->list:
         if v.isna().any(): raise ValueError(f"Column {k!r} has {int(v.isna().sum())} missing value(s): every object needs a batch to harmonize over.")
         u = pd.unique(v.astype(str))
         if len(u) < 2: raise ValueError(f"Column {k!r} has a single value ({u[0]!r}): there is no batch effect to remove.")
+        if len(u) > 100 or len(u) > len(obs) / 2:
+            warnings.warn(f"Column {k!r} has {len(u):,} distinct values in {len(obs):,} objects: is it really a technical batch "
+                          "(e.g. imaging batch, plate, day) and not an object or sample identifier?")
+    if len(obs) < 30: raise ValueError(f"harmonize needs at least 30 objects (Harmony clusters about one per 30); got {len(obs)}.")
     return keys
 
 def harmonize_latents(
@@ -215,7 +241,6 @@ def harmonize_latents(
 )->ad.AnnData:               # `adata`, with `.X` the corrected latents (same scale), changed in place
     "Remove technical batches from the latents with Harmony: `.X` corrected, the uncorrected in `.obsm[raw_key]`."
     keys = _check_harmonize(adata.obs, keys)
-    if adata.n_obs < 30: raise ValueError(f"harmonize needs at least 30 objects (Harmony clusters about one per 30); got {adata.n_obs}.")
     x = get_rep(adata, raw_key if raw_key in adata.obsm else None)     # dense float64, NaN/inf refused
     import harmonypy
     from importlib.metadata import version
@@ -265,13 +290,41 @@ def _encode_on(client, sdata, src, meta, pm, groups, cond, batch_size, progress)
     return list(zip(rows, run_tasks(client, _encode_task, args, 'Encoding samples', progress, meta=meta, model=model, batch_size=batch_size)))
 
 # %% ../nbs/06_encoding.ipynb #ebb462a8
-def _check_images(sdata, samples, image_key):
-    "A `KeyError` naming every sample whose image is missing, and the images that exist."
+def _check_images(sdata, samples, image_key, channels=None):
+    "A `KeyError` naming every sample whose image is missing; a `ValueError` naming those whose channels differ from `channels`."
     missing = [s for s in samples if f'{image_key}_{s}' not in sdata.images]
     if missing:
         want = ', '.join(repr(f'{image_key}_{s}') for s in missing[:5])
         raise KeyError(f"No image for sample(s) {missing[:10]}{' ...' if len(missing) > 10 else ''} (expected {want}); "
                        f"images present: {sorted(sdata.images)[:20]}.")
+    if channels is None: return
+    bad = {s: got for s in samples if (got := image_channels(sample_image(sdata, s, image_key))) != list(channels)}
+    if bad:
+        (s, got), more = next(iter(bad.items())), list(bad)[1:]
+        raise ValueError(f"Image of sample {s!r} has channels {got}; the dataset (and the model) has {list(channels)}"
+                         f"{f'; the images of samples {more[:10]} differ too' if more else ''}. Every sample needs these channels, in this order.")
+
+def _check_encode_args(model, meta, src, batch_size, as_condition, conditions, radius, spatial_key)->int:
+    "`encode`'s checks before any patch is cut: batch size, `as_condition`, patch shape, coordinates; returns `batch_size`."
+    batch_size, t = check_number(batch_size, 'batch_size', low=1, integer=True), meta['table_key']
+    if as_condition is not None and not isinstance(as_condition, dict):
+        raise TypeError(f"`as_condition` must be a dict {{condition: value}}; got {as_condition!r}.")
+    if as_condition and not conditions and not getattr(model, 'n_conditions', 0):
+        raise KeyError(f"Unknown condition in as_condition (the model is conditioned on) {next(iter(as_condition))!r}; available: "
+                       "none: the model has no conditions, leave `as_condition` out.")
+    got = (*(int(s) for s in meta['patch_size']), len(meta.get('input_channels') or meta['channels']))
+    if (want := getattr(model, 'patch_shape', None)) is not None and tuple(want) != got:
+        raise ValueError(f"The dataset meta cuts patches of shape {got} (patch_size, channels) but the model takes {tuple(want)}: "
+                         "encode with the meta of the model's training dataset.")
+    if radius is not None:
+        check_key(spatial_key, src.obsm, f"obsm key (physical coordinates) of table {t!r}")
+        _check_coords(src.obsm[spatial_key], src.obs_names, f"Physical coordinates .obsm[{spatial_key!r}] of table {t!r}")
+    idx, key = np.asarray(src.obsm[meta['spatial_key_index']]), meta['spatial_key_index']
+    if idx.ndim == 2 and idx.dtype.kind == 'f' and (bad := np.flatnonzero((np.isfinite(idx) & (idx != np.rint(idx))).any(1))).size:
+        warnings.warn(f"Image indices .obsm[{key!r}] of table {t!r} are not integers in {bad.size:,} row(s), e.g. object "
+                      f"{str(src.obs_names[bad[0]])!r} at {idx[bad[0]].tolist()}: they are rounded to the nearest pixel "
+                      "(physical coordinates belong in another key).")
+    return batch_size
 
 # %% ../nbs/06_encoding.ipynb #922f6189
 def encode(
@@ -317,11 +370,11 @@ def encode(
     src = sdata.tables[check_key(meta['table_key'], sdata.tables, 'table')]
     check_key(meta['sample_key'], src.obs.columns, f"sample column of table {meta['table_key']!r}")
     check_key(meta['spatial_key_index'], src.obsm, f"obsm key (image indices) of table {meta['table_key']!r}")
-    if radius is not None: check_key(spatial_key, src.obsm, f"obsm key (physical coordinates) of table {meta['table_key']!r}")
+    batch_size = _check_encode_args(model, meta, src, batch_size, as_condition, conditions, radius, spatial_key)
     if harmonize is not None: harmonize = _check_harmonize(src.obs, harmonize)
     groups = sample_rows(src.obs[meta['sample_key']].astype(str).to_numpy())   # {sample: its rows}, in order of appearance
     samples = list(groups)
-    _check_images(sdata, samples, meta['image_key'])
+    _check_images(sdata, samples, meta['image_key'], meta['channels'])
     lk = (labels_key or meta.get('labels_key')) if meta.get('mask') else None
     check_objects(sdata, meta['table_key'], meta['sample_key'], meta['spatial_key_index'], meta['image_key'], lk)
     conditions, n_cond = list(conditions or []), int(getattr(model, 'n_conditions', 0) or 0)
@@ -347,7 +400,8 @@ def encode(
               'spatial_message_passing_radius': radius, 'spatial_key': spatial_key, 'as_condition': dict(as_condition or {}),
               'mask': meta.get('mask'), 'mask_dilation': meta.get('mask_dilation'), 'harmonize': harmonize}
     out = latent_table(src, zm, zv, {key_added or 'phenocoder': {'params': params}})
-    if harmonize is not None: harmonize_latents(out, harmonize, seed=seed)
+    if harmonize is not None:   # checked (and warned about) up front
+        with warnings.catch_warnings(): warnings.filterwarnings('ignore', 'Column .* distinct values'); harmonize_latents(out, harmonize, seed=seed)
     if radius is not None: spatial_message_passing(out, radius, spatial_key, sample_key=meta['sample_key'])
     if key_added is not None: sdata.tables[key_added] = out
     return out
@@ -387,6 +441,7 @@ def encode(self:Phenocoder,
     "Embed every object of every sample into `sdata.tables[key_added]` (latent means; see `encode`)."
     if self.sdata is None: raise RuntimeError("No SpatialData yet: call `add_sdata(sdata)` first.")
     if spatial_message_passing_radius is not None: _check_radius(spatial_message_passing_radius)
+    batch_size = check_number(batch_size, 'batch_size', low=1, integer=True)
     table_key, sample_key, image_key, spatial_key = self.resolve_settings(
         table_key=table_key, sample_key=sample_key, image_key=image_key, spatial_key=spatial_key)
     model = _trained_model(self)
