@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from fastcore.basics import patch
-from .core import Phenocoder, check_key
+from .core import Phenocoder, check_key, check_number
 
 # %% auto #0
 __all__ = ['scale_features', 'variable_features_mask', 'sample_metadata', 'ridge_batch_correct', 'knn_graph',
@@ -180,6 +180,21 @@ def _obs_columns(adata, keys, source, sample_key):
     md = sample_metadata(source, sample_key, todo, _row_samples(adata))
     for k in todo: adata.obs[k] = md[k].values
 
+def _check_batches(adata, batch_key, confounder_key):
+    "Refuse rows without a batch (or confounder); warn when the correction does nothing or removes every sample difference."
+    for k, what in ((batch_key, 'batch_key'), (confounder_key, 'confounder_key')):
+        miss = np.zeros(adata.n_obs, bool) if k is None else pd.isna(adata.obs[k]).to_numpy()
+        if miss.any():
+            bad = list(dict.fromkeys(_row_samples(adata)[miss]))
+            raise ValueError(f"Column {k!r} ({what}) is missing for {len(bad)} sample(s) {bad[:10]}: the batch correction "
+                             f"needs a value for every sample.")
+    b = adata.obs[batch_key].astype(str).to_numpy()
+    if len(np.unique(b)) == 1:
+        warnings.warn(f"Column {batch_key!r} (batch_key) has a single value {b[0]!r}: the batch correction does nothing.")
+    elif pd.Series(_row_samples(adata)).groupby(b).nunique().max() == 1:
+        warnings.warn(f"Every batch of {batch_key!r} (batch_key) holds a single sample: the batch correction removes "
+                      f"all differences between samples.")
+
 def _cap(value, cap, what):
     if value > cap:
         warnings.warn(f"{what} = {value} capped at {cap}.")
@@ -207,13 +222,17 @@ def spatialgraph_embedding(
     "Embed a per-sample (or per-subunit) statistics table: scale, correct batches, PCA, neighbours, UMAP."
     if adata.n_obs < 2 or adata.n_vars < 2:
         raise ValueError(f"Need at least 2 rows and 2 columns to embed; got {adata.n_obs} x {adata.n_vars}.")
-    if not int(n_dim) >= 1: raise ValueError(f"`n_dim` must be a positive integer; got {n_dim!r}.")
+    n_dim = check_number(n_dim, 'n_dim', low=1, integer=True)
+    n_neighbors = check_number(n_neighbors, 'n_neighbors', low=2, integer=True)
     if batch_correction and batch_key is None: raise ValueError("`batch_correction=True` needs a `batch_key`.")
     if confounder_key is not None and not batch_correction:
         warnings.warn("`confounder_key` is only used with `batch_correction=True`.")
+    if batch_key is not None and not batch_correction:
+        warnings.warn("`batch_key` is only used with `batch_correction=True`.")
     obs_keys = [obs_keys] if isinstance(obs_keys, str) else list(obs_keys or [])
     if copy: adata = adata.copy()
     _obs_columns(adata, obs_keys + ([batch_key, confounder_key] if batch_correction else []), source, sample_key)
+    if batch_correction: _check_batches(adata, batch_key, confounder_key)
     if 'raw' not in adata.layers:
         X0 = adata.X.toarray() if sparse.issparse(adata.X) else np.asarray(adata.X)
         adata.layers['raw'] = X0.copy()

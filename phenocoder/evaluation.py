@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_evaluation.ipynb #7438a4ab
 from __future__ import annotations
-import itertools, math
+import itertools, math, warnings
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -22,11 +22,14 @@ __all__ = ['get_rep', 'standardise', 'get_obs', 'knn_indices', 'knn_vote', 'vote
 # %% ../nbs/11_evaluation.ipynb #b17e9359
 def get_rep(
     adata,                  # AnnData
-    use_rep:str|None=None,  # an `.obsm` key, or None for `.X`
+    use_rep:str|None=None,  # an `.obsm` key or a layer (e.g. 'spatial_message_passing'), or None (or 'X') for `.X`
 )->np.ndarray:              # (n_obs, n_features) float64, dense
-    "The features to evaluate: `.obsm[use_rep]` or `.X`, dense, checked for NaN/inf."
-    if use_rep is None: x, name = adata.X, '.X'
-    else: x, name = adata.obsm[check_key(use_rep, adata.obsm, 'obsm key (use_rep)')], f".obsm[{use_rep!r}]"
+    "The features to evaluate: `.obsm[use_rep]`, `.layers[use_rep]` or `.X`, dense, checked for NaN/inf."
+    if use_rep is None or (use_rep == 'X' and 'X' not in adata.obsm): x, name = adata.X, '.X'
+    elif use_rep in adata.obsm: x, name = adata.obsm[use_rep], f".obsm[{use_rep!r}]"
+    else:
+        check_key(use_rep, list(adata.obsm) + list(adata.layers), 'obsm key or layer (use_rep)')
+        x, name = adata.layers[use_rep], f".layers[{use_rep!r}]"
     if x is None: raise ValueError(f"{name} is empty; pass `use_rep`, an .obsm key holding the features.")
     x = x.toarray() if sparse.issparse(x) else np.asarray(x)
     x = np.asarray(x, dtype=np.float64).reshape(adata.n_obs, -1)
@@ -46,11 +49,20 @@ def get_obs(
 )->np.ndarray:        # (n_obs,) values as strings
     "An `.obs` column as strings, with clear errors for a missing column, missing values or too few distinct values."
     col = adata.obs[check_key(key, adata.obs.columns, f'.obs column ({what})')]
-    if col.isna().any(): raise ValueError(f".obs[{key!r}] ({what}) has {int(col.isna().sum())} missing values.")
+    return _label_strings(col, f".obs[{key!r}] ({what})", min_values)
+
+def _label_strings(
+    values,           # (n,) labels: a Series, array or list
+    name:str,         # how messages name them (e.g. "`labels`")
+    min_values:int=1, # the fewest distinct values they must have
+)->np.ndarray:        # (n,) values as strings
+    "Labels as strings, refusing missing values (NaN, None) and fewer than `min_values` distinct values."
+    col = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object).reshape(-1))
+    if col.isna().any(): raise ValueError(f"{name} has {int(col.isna().sum())} missing values.")
     v = col.astype(str).to_numpy()
     n = len(np.unique(v))
     if n < min_values:
-        raise ValueError(f".obs[{key!r}] ({what}) has {n} distinct value{'s' if n != 1 else ''} {sorted(set(v))[:5]}; "
+        raise ValueError(f"{name} has {n} distinct value{'s' if n != 1 else ''} {sorted(set(v))[:5]}; "
                          f"at least {min_values} are needed.")
     return v
 
@@ -118,8 +130,8 @@ def cluster_agreement(
     clusters,      # (n,) cluster assignments
 )->dict:           # ari, nmi, n_clusters
     "Adjusted Rand index and normalised mutual information of clusters against true labels."
-    labels, clusters = np.asarray(labels).astype(str), np.asarray(clusters).astype(str)
     if len(labels) != len(clusters): raise ValueError(f"{len(labels)} labels but {len(clusters)} cluster assignments.")
+    labels, clusters = _label_strings(labels, '`labels`', 2), _label_strings(clusters, '`clusters`')
     return dict(ari=float(adjusted_rand_score(labels, clusters)), nmi=float(normalized_mutual_info_score(labels, clusters)),
                 n_clusters=int(len(np.unique(clusters))))
 
@@ -134,7 +146,7 @@ def _leiden(x:np.ndarray, resolution:float, n_neighbors:int, seed:int)->np.ndarr
 def phenotype_recovery(
     adata,                            # AnnData, one row per object
     label_key:str,                    # `.obs` column with the true labels (e.g. planted phenotypes)
-    use_rep:str|None=None,            # `.obsm` key of the features; None: `.X`
+    use_rep:str|None=None,            # `.obsm` key or layer of the features; None: `.X`
     n_clusters:int|None=None,         # k of k-means; None: the number of true labels
     leiden_resolution:float|None=None,# also cluster with Leiden at this resolution (kNN graph, 15 neighbours)
     seed:int=0,                       # seed of k-means and Leiden
@@ -145,6 +157,9 @@ def phenotype_recovery(
     x = standardise(get_rep(adata, use_rep))
     k = len(np.unique(y)) if n_clusters is None else int(n_clusters)
     if not 1 <= k <= len(x): raise ValueError(f"n_clusters={n_clusters!r}: expected an integer from 1 to n_obs ({len(x)}).")
+    if leiden_resolution is not None and len(x) < 3:
+        raise ValueError(f"Leiden (leiden_resolution={leiden_resolution!r}) needs at least 3 objects for its neighbour graph; "
+                         f"the table has {len(x)}.")
     km = KMeans(k, n_init=10, random_state=seed).fit_predict(x)
     a = cluster_agreement(y, km)
     out = dict(kmeans_ari=a['ari'], kmeans_nmi=a['nmi'], n_labels=int(len(np.unique(y))))
@@ -168,7 +183,7 @@ def batch_mixing(
     adata,                       # AnnData, one row per object
     batch_key:str,               # `.obs` column with the batch (or any condition) to test for
     label_key:str|None=None,     # `.obs` column with true labels: batch is predicted within each label; None: all together
-    use_rep:str|None=None,       # `.obsm` key of the features; None: `.X`
+    use_rep:str|None=None,       # `.obsm` key or layer of the features; None: `.X`
     k:int=5,                     # neighbours (capped at group size - 1)
 )->dict:                         # accuracy, chance, per_label, per_label_chance, ilisi, ilisi_scaled, ilisi_chance_scaled, ...
     "How much the features still tell the batch: leave-one-out k-NN batch accuracy within each label, and an iLISI-like score."
@@ -178,10 +193,11 @@ def batch_mixing(
     x = standardise(get_rep(adata, use_rep))
     cats, b = np.unique(b_str, return_inverse=True)
     hit, isi, ok = np.zeros(len(x), bool), np.zeros(len(x)), np.zeros(len(x), bool)
-    per, per_chance, per_isi = {}, {}, {}
+    per, per_chance, per_isi, k_used = {}, {}, {}, 0
     for lab in np.unique(y):
         m = np.flatnonzero(y == lab)
         if len(m) < 2: continue
+        k_used = max(k_used, min(k, len(m) - 1))
         hit[m], isi[m] = _group_mixing(x[m], b[m], len(cats), k); ok[m] = True
         per[str(lab)] = float(hit[m].mean())
         per_chance[str(lab)], per_isi[str(lab)] = mixing_chance(np.bincount(b[m], minlength=len(cats)), min(k, len(m) - 1))
@@ -191,7 +207,7 @@ def batch_mixing(
     return dict(accuracy=float(hit[ok].mean()), chance=float(sum(w[l] * per_chance[l] for l in per)),
                 per_label=per, per_label_chance=per_chance, ilisi=float(isi[ok].mean()), ilisi_scaled=float(scale(isi[ok].mean())),
                 ilisi_chance_scaled=float(scale(sum(w[l] * per_isi[l] for l in per))), n_batches=len(cats),
-                n_evaluated=int(ok.sum()), k=int(k))
+                n_evaluated=int(ok.sum()), k=int(k_used))
 
 # %% ../nbs/11_evaluation.ipynb #bf63f04f
 def _per_sample_label(y:np.ndarray, s:np.ndarray, label_key:str, sample_key:str)->None:
@@ -200,6 +216,20 @@ def _per_sample_label(y:np.ndarray, s:np.ndarray, label_key:str, sample_key:str)
     if (n > 1).any():
         raise ValueError(f".obs[{label_key!r}] must be one value per sample (.obs[{sample_key!r}]), but sample "
                          f"{n.index[n > 1][0]!r} has {int(n.max())} values.")
+
+def _lone_classes(y:np.ndarray, s:np.ndarray, label_key:str, sample_key:str)->None:
+    "Raise if every class of the label is held by one sample only, warn if some are: leave-one-sample-out can't predict them."
+    n = pd.Series(s).groupby(y).nunique()
+    lone = list(n.index[n == 1])
+    if not lone: return
+    where = f"held by a single sample of .obs[{sample_key!r}] (sample_key)"
+    if len(lone) == len(n):
+        raise ValueError(f"Every class of .obs[{label_key!r}] (label_key) is {where}: leave-one-sample-out k-NN cannot "
+                         f"predict any of them (accuracy and silhouette would be meaningless). The label must be shared "
+                         f"by several samples.")
+    smp = list(dict.fromkeys(s[np.isin(y, lone)]))
+    warnings.warn(f"{len(lone)} class(es) {lone[:5]} of .obs[{label_key!r}] (label_key) are {where} ({smp[:5]}): "
+                  f"leave-one-sample-out k-NN can never predict them, so these samples always count as wrong.", stacklevel=3)
 
 def _loso_chance(yc:np.ndarray, s:np.ndarray, n_classes:int, k:int)->float:
     "Expected leave-one-sample-out k-NN accuracy if the embedding held no information (neighbours drawn at random)."
@@ -211,7 +241,7 @@ def sample_separation(
     adata,                     # AnnData, one row per sample or sub-cube (e.g. `Phenocoder.adata`)
     label_key:str,             # `.obs` column with a per-sample label (e.g. architecture, batch)
     sample_key:str='sample',   # `.obs` column naming each row's sample
-    use_rep:str|None='X_pca',  # `.obsm` key of the embedding; None: `.X`
+    use_rep:str|None='X_pca',  # `.obsm` key (or layer) of the embedding; None: `.X`
     k:int=5,                   # neighbours (capped at the rows of the other samples)
     seed:int=0,                # seed of the silhouette's subsample (above 5,000 rows)
 )->dict:                       # accuracy, chance, per_sample, silhouette, n_samples
@@ -219,6 +249,7 @@ def sample_separation(
     y, s = get_obs(adata, label_key, 'label_key', min_values=2), get_obs(adata, sample_key, 'sample_key', min_values=2)
     if not (isinstance(k, (int, np.integer)) and k >= 1): raise ValueError(f"k={k!r}: expected an integer >= 1.")
     _per_sample_label(y, s, label_key, sample_key)
+    _lone_classes(y, s, label_key, sample_key)
     x = get_rep(adata, use_rep)
     cats, yc = np.unique(y, return_inverse=True)
     hit, per = np.zeros(len(x), bool), {}
@@ -239,8 +270,8 @@ def pixel_pca_baseline(
 )->dict:                                  # ari (per number of components), best_ari, best_n_components
     "The baseline to beat: k-means (k = number of labels) on standardised principal components of the raw pixels."
     x = np.asarray(patches, dtype=np.float32).reshape(len(patches), -1)
-    y = np.asarray(labels).astype(str)
-    if len(y) != len(x): raise ValueError(f"{len(x)} patches but {len(y)} labels.")
+    if len(labels) != len(x): raise ValueError(f"{len(x)} patches but {len(labels)} labels.")
+    y = _label_strings(labels, '`labels`', 2)
     if not np.isfinite(x).all(): raise ValueError("patches hold NaN or infinite values.")
     ncs = sorted({min(int(n), min(x.shape) - 1) for n in np.atleast_1d(n_components)})
     if ncs[0] < 1: raise ValueError(f"n_components={n_components!r}: expected positive integers (and at least 2 patches).")

@@ -12,7 +12,7 @@ from scipy import sparse
 from scipy.spatial import ConvexHull, QhullError
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import check_key, radius_graph, sample_rows, Phenocoder
+from .core import check_key, check_number, radius_graph, sample_rows, Phenocoder
 from .distributed import get_client, run_tasks
 
 # %% auto #0
@@ -258,6 +258,7 @@ def partition_samples(
     progress:bool=True,             # show a progress bar
 )->tuple:                           # (list of row-index arrays, obs DataFrame with one row per unit)
     "Rows of each sample, or of each kept (and subsampled) cube of each sample, with a description of each unit."
+    max_obs_per_subunit = check_number(max_obs_per_subunit, 'max_obs_per_subunit', low=2, integer=True, none_ok=True)
     rows_of = sample_rows(np.asarray(samples).astype(str))     # {sample: its rows}, in order of first appearance
     rng, units, obs = np.random.default_rng(seed), [], []
     for s, rows in tqdm(rows_of.items(), desc='Partitioning samples', disable=not progress):
@@ -426,6 +427,27 @@ def _all_units(units, coords, codes, X, kw, client, progress)->tuple:   # X: row
     return np.vstack([r[0] for r in res]), np.vstack([r[1] for r in res]), sum(r[2] for r in res)
 
 # %% ../nbs/07_graph_stats.ipynb #8bb16cf5
+def _refuse_nonfinite(x, names, where, what, hint=''):
+    "ValueError naming `where`, the number of rows with NaN/inf in `x` (dense or sparse) and the first such row."
+    if sparse.issparse(x):
+        x = sparse.csr_matrix(x); bad = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))[~np.isfinite(x.data)]
+    else: bad = np.flatnonzero(~np.isfinite(np.asarray(x)).reshape(len(names), -1).all(1))
+    if len(bad):
+        raise ValueError(f"{where} has NaN or infinite {what} in {len(np.unique(bad))} row(s), e.g. object "
+                         f"{names[bad.min()]!r}{hint}.")
+
+def _check_args(chull_min_nds, chull_min_degree, use_subunits, dim_subunit, d)->tuple:
+    "Checked (chull_min_nds, chull_min_degree, dim_subunit); a single number for `dim_subunit` is a cube."
+    nds = check_number(chull_min_nds, 'chull_min_nds', low=0, integer=True)
+    deg = check_number(chull_min_degree, 'chull_min_degree', low=0, integer=True)
+    one = isinstance(dim_subunit, (int, float, np.integer, np.floating)) and not isinstance(dim_subunit, (bool, np.bool_))
+    dim = (dim_subunit,) * 3 if one else dim_subunit
+    bad = lambda v: isinstance(v, (bool, str, np.bool_)) or not np.isscalar(v) or not (np.isfinite(v) and v > 0)
+    if use_subunits and (np.ndim(dim) != 1 or len(dim) < d or any(bad(v) for v in dim)):
+        raise ValueError(f"`dim_subunit` needs {d} positive edge lengths (x, y{', z' if d == 3 else ''}) or one number "
+                         f"(a cube); got {dim_subunit!r}.")
+    return nds, deg, dim
+
 def _check_input(adata, cluster_key, spatial_key, sample_key, stats, radii):
     "Validate keys, labels, coordinates, groups and radii; return (stats, coords, codes, clusters, samples)."
     stats = list(STAT_REGISTRY) if stats is None else [stats] if isinstance(stats, str) else list(stats)
@@ -445,6 +467,10 @@ def _check_input(adata, cluster_key, spatial_key, sample_key, stats, radii):
     coords = np.asarray(adata.obsm[spatial_key], dtype=np.float64)
     if coords.ndim != 2 or coords.shape[1] not in (2, 3):
         raise ValueError(f"adata.obsm[{spatial_key!r}] must be (n, 2) or (n, 3) coordinates; got shape {coords.shape}.")
+    _refuse_nonfinite(coords, adata.obs_names, f"adata.obsm[{spatial_key!r}] (spatial_key)", "coordinates")
+    if 'moran_features' in stats and adata.X is not None and adata.n_vars:
+        _refuse_nonfinite(adata.X, adata.obs_names, "adata.X", "values", ": Moran's I ('moran_features') is undefined "
+                          "for them; fill or drop them, or leave 'moran_features' out of `stats`")
     radii = [radii] if np.isscalar(radii) else list(radii)
     if np.isscalar(radii): radii = [radii]
     if not len(radii) or any(isinstance(r, (bool, str, np.bool_)) or not np.isscalar(r) or not (np.isfinite(r) and r > 0) for r in radii):
@@ -483,7 +509,7 @@ def spatialgraph_stats(
     chull_min_nds:int=10,           # smallest connected component that gets a convex hull
     chull_min_degree:int=3,         # objects with fewer same-group neighbours are dropped before finding components
     use_subunits:bool=False,        # statistics per cube of each sample instead of per sample
-    dim_subunit=(500, 500, 100),    # cube edge lengths (coordinate units)
+    dim_subunit=(500, 500, 100),    # cube edge lengths (x, y, z; coordinate units), or one number for all three
     min_obs_per_subunit:int=100,    # drop cubes with fewer objects
     max_obs_per_subunit=None,       # subsample bigger cubes to this many objects (None: keep all)
     verbose:bool=False,             # print what is computed for each unit
@@ -498,10 +524,10 @@ def spatialgraph_stats(
     client = get_client(client)
     adata = _table(adata, table_key)
     stats, coords, codes, clusters, samples, radii = _check_input(adata, cluster_key, spatial_key, sample_key, stats, radii)
+    chull_min_nds, chull_min_degree, dim_subunit = _check_args(chull_min_nds, chull_min_degree, use_subunits, dim_subunit,
+                                                               coords.shape[1])
     if 'chull' in stats and chull_min_nds < 4:
         warnings.warn(f"chull_min_nds={chull_min_nds} < 4: a convex hull needs at least 4 points not in one plane (3 in 2D).", stacklevel=2)
-    if use_subunits and (len(dim_subunit) < coords.shape[1] or min(dim_subunit) <= 0):
-        raise ValueError(f"`dim_subunit` needs {coords.shape[1]} positive edge lengths; got {dim_subunit!r}.")
     k, variables = len(clusters), [str(v) for v in adata.var_names]
     units, obs = partition_samples(coords, samples, use_subunits, dim_subunit, min_obs_per_subunit,
                                    max_obs_per_subunit, seed, progress)
@@ -516,6 +542,10 @@ def spatialgraph_stats(
         for j, r in enumerate(radii):
             for name, u, e in zip(obs.index, units, edges[:, j]): print(f"{name}: radius {r}: {len(u)} objects, {e:.0f} edges")
     out = out.reshape(len(units), len(names))
+    if len(units) and (none := [r for r, e in zip(radii, edges.sum(0)) if e == 0]):
+        warnings.warn(f"radii {none} give no edges in any {'subunit' if use_subunits else 'sample'}: their statistics "
+                      f"are all 0. Are they in the units of adata.obsm[{spatial_key!r}] (extent per axis "
+                      f"{np.round(np.ptp(coords, 0), 3).tolist()})?", stacklevel=2)
     if skipped: warnings.warn(f"Skipped {skipped} degenerate convex hull(s) (points in one plane or too few).", stacklevel=2)
     res = ad.AnnData(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), obs=obs.copy(), var=pd.DataFrame(index=names))
     if sample_key is not None and sample_key != 'sample': res.obs[sample_key] = res.obs['sample'].values
@@ -538,7 +568,7 @@ def spatialgraph_stats(
     chull_min_nds:int=10,           # smallest connected component that gets a convex hull
     chull_min_degree:int=3,         # objects with fewer same-group neighbours are dropped before finding components
     use_subunits:bool=False,        # statistics per cube of each sample
-    dim_subunit=(500, 500, 100),    # cube edge lengths
+    dim_subunit=(500, 500, 100),    # cube edge lengths (x, y, z), or one number for all three
     min_obs_per_subunit:int=100,    # drop cubes with fewer objects
     max_obs_per_subunit=None,       # subsample bigger cubes to this many objects
     verbose:bool=False,             # print what is computed for each unit

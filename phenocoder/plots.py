@@ -40,6 +40,9 @@ def to_rgb(
     "RGB composite of up to three channels of image patches."
     x = np.asarray(patches)
     if x.ndim not in (3, 4): raise ValueError(f"`patches` must be (n, h, w, c) or (h, w, c); got shape {x.shape}.")
+    if x.shape[-3] <= 4 and min(x.shape[-2:]) >= 8:   # a few 'rows' and many 'channels': (c, h, w) rather than (h, w, c)
+        warnings.warn(f"`patches` of shape {x.shape} look channels first ({x.shape[-3]} channels of {x.shape[-2]} x "
+                      f"{x.shape[-1]}); to_rgb expects channels last: pass np.moveaxis(patches, -3, -1).", stacklevel=2)
     x = x[..., _check_channels(channels, x.shape[-1])].astype(np.float32)
     if scale is None: scale = bool(x.size) and (np.nanmin(x) < 0 or np.nanmax(x) > 1)
     x = _stretch(x) if scale else np.clip(np.nan_to_num(x), 0, 1)
@@ -459,8 +462,11 @@ def _representation(adata, use_rep:str|None)->np.ndarray:
     if use_rep in (None, 'X'): x = adata.X
     elif use_rep in adata.layers: x = adata.layers[use_rep]
     else: x = adata.obsm[check_key(use_rep, list(adata.layers) + list(adata.obsm), 'layer or obsm key (representation)')]
-    x = x.toarray() if hasattr(x, 'toarray') else np.asarray(x)
-    return x.astype(np.float32, copy=False)
+    x = (x.toarray() if hasattr(x, 'toarray') else np.asarray(x)).astype(np.float32, copy=False)
+    bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)
+    if bad.any(): raise ValueError(f"The representation {use_rep or 'X'!r} (use_rep) has NaN or infinite values in "
+                                   f"{bad.sum()} row(s), e.g. object {adata.obs_names[bad.argmax()]!r}.")
+    return x
 
 def latent_umap(
     adata,                   # table with latents in `.X` (or `use_rep`)
