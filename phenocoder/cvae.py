@@ -9,6 +9,7 @@ import numpy as np
 import keras
 from keras import ops, layers
 from fastcore.basics import patch
+from .core import check_number
 
 # %% auto #0
 __all__ = ['check_input_shape', 'vae_loss', 'kl_divergence', 'center_weights', 'Sampling', 'build_encoder', 'build_decoder',
@@ -20,9 +21,10 @@ def check_input_shape(
     conv_layers=(8, 16, 32, 64, 128),        # filters of each strided convolution
 )->tuple:                                    # the checked shape as a tuple of ints
     "Check that `input_shape` is (h, w, c) with h and w divisible by 2**len(conv_layers); return it as a tuple."
-    shape = tuple(int(s) for s in input_shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"`input_shape` must be (height, width, channels) with positive sizes; got {tuple(input_shape)}.")
+    try: shape = tuple(check_number(s, 'input_shape', low=1, integer=True) for s in input_shape)   # 16.9 or '16': no truncation
+    except (TypeError, ValueError): shape = ()
+    if len(shape) != 3:
+        raise ValueError(f"`input_shape` must be (height, width, channels), three positive integers; got {input_shape!r}.")
     if len(conv_layers) < 1 or any(int(f) < 1 for f in conv_layers):
         raise ValueError(f"`conv_layers` must be a non-empty list of positive filter counts; got {conv_layers!r}.")
     f = 2 ** len(conv_layers)

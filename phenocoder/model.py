@@ -30,6 +30,10 @@ def one_hot(
     for c in conditions:
         if c not in as_condition: check_key(c, values.columns, 'condition (column of the table)')
     fit = categories is None
+    for c in conditions if fit else []:          # a missing value is no category: fitting would make "nan" one
+        n = int(values[c].isna().sum()) if c not in as_condition else 0
+        if n: raise ValueError(f"Condition {c!r} has {n:,} missing value(s) (NaN/None) in {len(values):,} rows: every patch "
+                               f"needs a value to condition on; fill them, or drop those objects, before `generate_dataset`.")
     categories = {c: sorted(pd.unique(values[c].astype(str)).tolist()) for c in conditions} if fit else categories
     blocks = []
     for c in conditions:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import keras
 from fastcore.basics import patch
-from .core import Phenocoder, check_key, check_name, sample_rows
+from .core import Phenocoder, check_key, check_name, check_number, sample_rows
 from .patches import load_dataset
 from .cvae import CVAE, check_input_shape
 from .condcvae import CondCVAE
@@ -99,6 +99,8 @@ def make_feed(
     ds = ds.map(_plain if cond is None else _conditional)
     return ds.prefetch(tf.data.AUTOTUNE)
 
+_FEED_ERROR = []     # the last exception raised inside a streamed feed's generator
+
 def _stream(patches, idx, batch_size, shuffle, seed, window:int=8):
     "Batches `(x, i)` read chunk by chunk from a zarr array (shuffled chunk order, shuffled within windows of chunks)."
     import tensorflow as tf
@@ -109,6 +111,9 @@ def _stream(patches, idx, batch_size, shuffle, seed, window:int=8):
     shape = tuple(patches.shape[1:])
     epoch = [0]
     def gen():
+        try: yield from batches()
+        except Exception as e: _FEED_ERROR[:] = [e]; raise     # TensorFlow reports it as an UnknownError: `train` re-raises it
+    def batches():
         rng = np.random.default_rng([seed, epoch[0]]); epoch[0] += 1
         ids = rng.permutation(chunks) if shuffle else chunks
         for w in range(0, len(ids), window):
@@ -152,6 +157,11 @@ def _open_datasets(dir_dataset, datasets, input_shape):
             raise ValueError(f"Datasets {first.meta['dataset']!r} and {d.meta['dataset']!r} differ: patches "
                              f"{tuple(first.patches.shape[1:])} channels {first.meta['channels']} vs "
                              f"{tuple(d.patches.shape[1:])} channels {d.meta['channels']}.")
+    for d in (d for d in opened if not d.meta.get('scale', True)):   # the loss (binary cross-entropy) needs targets in [0, 1]
+        lo, hi = (float(d.stats[k].min()) if k in d.stats else np.nan for k in ('min', 'max'))
+        if not (lo >= 0 and hi <= 1):
+            raise ValueError(f"Dataset {d.meta['dataset']!r} was written with scale=False: its pixel values span [{lo:g}, {hi:g}], "
+                             f"but the loss (binary cross-entropy) needs patches in [0, 1]; write it again with scale=True (the default).")
     shape = tuple(first.patches.shape[1:])
     if tuple(input_shape) != shape:
         raise ValueError(f"`input_shape` {tuple(input_shape)} does not match dataset {first.meta['dataset']!r}: its patches "
@@ -162,20 +172,13 @@ def _open_datasets(dir_dataset, datasets, input_shape):
 
 
 # %% ../nbs/05_training.ipynb #e9958230
-def _positive_int(value, name:str)->int:
-    "`value` as an int if it is a positive integer (numpy ints and integral floats too), else a ValueError naming `name`."
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)) \
-       or not np.isfinite(value) or value != int(value) or int(value) < 1:
-        raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
-    return int(value)
-
 def check_model_args(n_latent_dim, n_dense_dim, batch_size, conv_layers, dropout, beta, val_frac, n_workers=1)->dict:
     "Validate `initialize_model`'s sizes, counts and rates up front; return them cleaned (messages name the parameter)."
     if isinstance(conv_layers, (str, bytes)) or not hasattr(conv_layers, '__len__') or len(conv_layers) == 0:
         raise ValueError(f"`conv_layers` must be a non-empty list of positive filter counts; got {conv_layers!r}.")
-    out = dict(n_latent_dim=_positive_int(n_latent_dim, 'n_latent_dim'), n_dense_dim=_positive_int(n_dense_dim, 'n_dense_dim'),
-               batch_size=_positive_int(batch_size, 'batch_size'), n_workers=_positive_int(n_workers, 'n_workers'),
-               conv_layers=tuple(_positive_int(f, f'conv_layers[{k}]') for k, f in enumerate(conv_layers)))
+    counts = dict(n_latent_dim=n_latent_dim, n_dense_dim=n_dense_dim, batch_size=batch_size, n_workers=n_workers)
+    out = {k: check_number(v, k, low=1, integer=True) for k, v in counts.items()}
+    out['conv_layers'] = tuple(check_number(f, f'conv_layers[{k}]', low=1, integer=True) for k, f in enumerate(conv_layers))
     for v, n, lo, hi in ((dropout, 'dropout', 0, 1), (val_frac, 'val_frac', 0, 1)):
         if not isinstance(v, (int, float, np.number)) or not (lo <= v < hi) or (n == 'val_frac' and v == 0):
             raise ValueError(f"`{n}` must be a number in {'(0, 1)' if n == 'val_frac' else '[0, 1)'}; got {v!r}.")
@@ -192,6 +195,17 @@ def _warn_constant(categories:dict):
     "Warn about conditions with a single value: they cannot inform the model."
     one = {c: v[0] for c, v in categories.items() if len(v) == 1}
     if one: warnings.warn(f"Condition(s) {sorted(one)} have a single value in the training data ({one}): they carry no information.")
+
+def _warn_many(categories:dict, n:int):
+    "Warn about conditions with more than 50 categories, or more than half as many as patches: likely a continuous column."
+    many = {c: len(v) for c, v in categories.items() if len(v) > min(50, n / 2)}
+    if many: warnings.warn(f"Condition(s) {sorted(many)} have very many categories for {n:,} patches ({many}): each value becomes "
+                           f"a one-hot category, so a continuous column (such as 'y') conditions on nearly every patch's own value.")
+
+def _check_unique(values:list, name:str):
+    "A ValueError naming the entries that `values` lists more than once."
+    dup = list(dict.fromkeys(v for i, v in enumerate(values) if v in values[:i]))
+    if dup: raise ValueError(f"`{name}` lists {dup} more than once; got {values!r}.")
 
 
 # %% ../nbs/05_training.ipynb #f14d0002
@@ -298,6 +312,7 @@ def initialize_model(
     datasets = [datasets] if isinstance(datasets, str) else list(datasets)
     if not datasets: raise ValueError("No datasets: pass `datasets` (names written by `generate_dataset`).")
     conditions = [conditions] if isinstance(conditions, str) else list(conditions or [])
+    _check_unique(datasets, 'datasets'); _check_unique(conditions, 'conditions')
     a = check_model_args(n_latent_dim, n_dense_dim, batch_size, conv_layers, dropout, beta, val_frac, n_workers)
     n_latent_dim, n_dense_dim, batch_size, conv_layers, n_workers = (a[k] for k in ('n_latent_dim', 'n_dense_dim', 'batch_size', 'conv_layers', 'n_workers'))
     check_key(conditioning, CONDITIONING, 'conditioning')
@@ -312,8 +327,10 @@ def initialize_model(
     keras.utils.set_random_seed(seed)
     opened, table = _open_datasets(dir_dataset, datasets, input_shape)
     onehot, categories = one_hot(table, conditions)
-    _warn_constant(categories)
+    _warn_constant(categories); _warn_many(categories, len(table))
     train_idx, val_idx = split_by_sample(table['dataset'].astype(str) + '/' + table['sample'].astype(str), val_frac, seed)
+    if batch_size > len(train_idx): warnings.warn(f"`batch_size` {batch_size} exceeds the {len(train_idx):,} training patches: "
+                                                  f"each epoch is a single, smaller batch (one step).")
     n_bytes = len(table) * int(np.prod(input_shape)) * 4
     patches = np.concatenate([np.asarray(d.patches[:], 'float32') for d in opened]) if n_bytes <= max_memory_gb * 2**30 \
         else (opened[0].patches if len(opened) == 1 else None)
@@ -405,12 +422,19 @@ def _save_keras(module, path:Path):
     module.save(tmp); os.replace(tmp, path)
 
 class Checkpoints(keras.callbacks.Callback):
-    "At each epoch's end: the model (with optimizer state) as `last.keras`, the best one as `best.keras`, the history so far."
+    "At each epoch's end: the model (with optimizer state) as `last.keras`, the best one as `best.keras`, the history so far; an epoch whose loss is NaN or infinite stops training (`diverged`: its number) and is not checkpointed."
     def __init__(self, folder, history:dict|None=None):
         super().__init__()
         self.folder, self.history = Path(folder), {k: list(v) for k, v in (history or {}).items()}
+        self.diverged = None
         self.folder.mkdir(parents=True, exist_ok=True)
+    def _finite(self, epoch, logs)->bool:
+        "Whether every loss in `logs` is finite; if not, stop training and record the epoch (checked per epoch: no per-step sync)."
+        if all(np.isfinite(float(v)) for k, v in (logs or {}).items() if 'loss' in k): return True
+        self.diverged, self.model.stop_training = epoch + 1, True
+        return False
     def on_epoch_end(self, epoch, logs=None):
+        if self.diverged or not self._finite(epoch, logs): return     # the last good epoch's checkpoint stays
         for k, v in (logs or {}).items(): self.history.setdefault(k, []).append(float(v))
         vl = self.history.get('val_loss', [np.inf])
         _save_keras(self.model, self.folder / 'last.keras')
@@ -433,6 +457,27 @@ def _resume(run, folder:Path)->dict:
 
 
 # %% ../nbs/05_training.ipynb #967e6d47
+def _check_train_args(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience,
+                      early_stopping_patience, plot, n_preview, plot_frac, resume, steps_per_execution, jit_compile)->tuple:
+    "Check `train`'s arguments and the run before any fitting (messages name the parameter); return (n_epochs, steps_per_execution)."
+    n_epochs, spe = (check_number(v, k, low=1, integer=True) for v, k in ((n_epochs, 'n_epochs'), (steps_per_execution, 'steps_per_execution')))
+    lr, lo = check_number(learning_rate, 'learning_rate', low=0, low_open=True), check_number(min_learning_rate, 'min_learning_rate', low=0)
+    if lo > lr: warnings.warn(f"`min_learning_rate` {min_learning_rate!r} is above `learning_rate` {learning_rate!r}: the schedule "
+                              f"will never lower the rate; pass a min_learning_rate <= learning_rate (e.g. learning_rate / 10) to let it.")
+    check_number(factor_learning_rate, 'factor_learning_rate', low=0, high=1, low_open=True, high_open=True)
+    for v, k in ((learning_rate_patience, 'learning_rate_patience'), (early_stopping_patience, 'early_stopping_patience')):
+        check_number(v, k, low=0, integer=True)
+    if plot: check_number(n_preview, 'n_preview', low=2, integer=True); check_number(plot_frac, 'plot_frac', low=0, high=1)
+    if jit_compile not in (True, False, 'auto'): raise ValueError(f"`jit_compile` must be True, False or 'auto'; got {jit_compile!r}.")
+    if run.config.get('trained'):
+        raise RuntimeError(f"Model {run.config['name']!r} of this run is already trained and saved in {str(run.model_dir)!r}: training "
+                           f"the run again would replace it. Call initialize_model(..., overwrite=True) for a new run (or another name).")
+    if getattr(run, 'diverged', False) and not resume:
+        raise RuntimeError("This run's training diverged (its weights are NaN): pass resume=True to continue from its last good "
+                           "checkpoint, or call initialize_model(...) again (with a lower learning_rate).")
+    if hasattr(run.patches, '_check_same'): run.patches._check_same()      # a streamed dataset is still the one opened
+    return n_epochs, spe
+
 def train(
     run:TrainingRun,                    # from `initialize_model`
     n_epochs:int=100,                   # maximum number of epochs
@@ -452,8 +497,8 @@ def train(
     jit_compile:bool|str='auto',        # XLA: 'auto' is Keras's rule (on GPU, not on CPU where it was slower; not with tf.distribute)
 )->dict:                                # the Keras history (per-epoch losses)
     "Train the run's model (Adam, early stopping, learning-rate reduction, checkpoints in the local `checkpoint_dir(run.model_dir)`, also for a model on a URL); save it to `run.model_dir` atomically (a URL: uploaded, `config.json` last)."
-    n_epochs, spe = _positive_int(n_epochs, 'n_epochs'), _positive_int(steps_per_execution, 'steps_per_execution')
-    if jit_compile not in (True, False, 'auto'): raise ValueError(f"`jit_compile` must be True, False or 'auto'; got {jit_compile!r}.")
+    n_epochs, spe = _check_train_args(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience,
+                                      early_stopping_patience, plot, n_preview, plot_frac, resume, steps_per_execution, jit_compile)
     dist = getattr(run, 'distribution', _ONE)
     if getattr(dist, 'num_replicas_in_sync', 1) > 1: spe = 1     # Keras 3 + MirroredStrategy fails with several steps per call
     with dist.scope(): return _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate,
@@ -478,9 +523,16 @@ def _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_lear
     cbs += list(callbacks or [])
     t0 = time.time()
     if done < n_epochs:
-        m.fit(run.train_feed, validation_data=run.val_feed, epochs=n_epochs, initial_epoch=done, callbacks=cbs,
-              verbose=verbose, shuffle=False)   # the feed shuffles
-    run.history = cbs[2].history
+        _FEED_ERROR.clear()
+        try: m.fit(run.train_feed, validation_data=run.val_feed, epochs=n_epochs, initial_epoch=done, callbacks=cbs,
+                   verbose=verbose, shuffle=False)   # the feed shuffles
+        except Exception as e: raise (_FEED_ERROR.pop() if _FEED_ERROR else e)   # a streamed feed's own error, not TF's UnknownError
+    run.history, bad, good = cbs[2].history, cbs[2].diverged, len(cbs[2].history.get('val_loss', []))
+    if bad:                                   # nothing saved: the model folder keeps its previous state, the checkpoints stay
+        run.diverged = True
+        raise RuntimeError(f"Training diverged: the loss became NaN or infinite in epoch {bad} (learning_rate={learning_rate}); "
+                           f"the model was not saved. Lower `learning_rate` and train a new run (initialize_model(...), then train)"
+                           + (f", or continue from the checkpoint of epoch {good} with train(..., resume=True)." if good else "."))
     best = int(np.argmin(run.history['val_loss']))
     if best < done: m.set_weights(keras.saving.load_model(ck / 'best.keras').get_weights())   # the best came before resuming
     run.config.update(trained=True, training=dict(
