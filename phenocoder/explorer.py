@@ -281,9 +281,10 @@ def _model_setup(self:Explorer, model, model_config, conditions):
     self.model = model if model is not None else getattr(self.pheno, 'model', None)
     cfg = model_config if model_config is not None else getattr(self.pheno, 'model_config', None)
     if cfg is not None and not isinstance(cfg, dict):
-        import json
         from pathlib import Path
-        cfg = json.loads((Path(cfg) / 'config.json' if Path(cfg).is_dir() else Path(cfg)).read_text())
+        from phenocoder.model import read_config, _parse_config      # errors name the file and what is wrong
+        p = Path(cfg)
+        cfg = read_config(p) if p.is_dir() or p.name == 'config.json' else _parse_config(p.read_text(), str(p))
     self.model_config, self.conditions = cfg, conditions
 
 @patch
