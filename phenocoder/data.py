@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #c7f2e716
 from __future__ import annotations
-import os, re, shutil, tempfile, warnings, hashlib
+import os, re, shutil, tempfile, warnings, hashlib, json, zlib
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from spatialdata import SpatialData
 from spatialdata.models import Image3DModel, Labels3DModel, TableModel
 from .core import check_key, check_name, sample_rows
+from .store import _tmp_pid, _pid_alive
 
 # %% auto #0
 __all__ = ['IMAGE_RE', 'TABLE_RE', 'PHENOTYPES', 'EXAMPLE_WELLS', 'TABLE_COLUMNS', 'EXAMPLE_VERSION', 'list_zstack_files',
@@ -547,6 +548,41 @@ def example_3d_folder(
     root = Path(cache_dir or os.environ.get('PHENOCODER_CACHE') or Path.home()/'.cache'/'phenocoder').expanduser()
     return root/f'example_3d_v{EXAMPLE_VERSION}_seed{int(seed)}'
 
+_MANIFEST = 'manifest.json'   # sizes and CRC-32 of the cached files, written last
+
+def _file_crcs(folder:Path)->dict:
+    "{relative path: [size, crc32]} of every file in `imgs/`, `labels/` and `tables/` of `folder`."
+    return {p.relative_to(folder).as_posix(): [p.stat().st_size, zlib.crc32(p.read_bytes())]
+            for sub in ('imgs', 'labels', 'tables') for p in sorted((folder/sub).glob('*')) if p.is_file()}
+
+def _example_damage(folder:Path)->list:
+    "What differs between a cached example and its manifest (files missing, resized, changed, unexpected); [] when intact."
+    try: want, got = json.loads((folder/_MANIFEST).read_text())['files'], _file_crcs(folder)
+    except (OSError, ValueError, KeyError, TypeError):
+        return [f"{str(folder/_MANIFEST)!r} is missing or unreadable (written by an older version, or damaged)"]
+    bad = []
+    for rel in sorted(set(want) | set(got)):
+        f, w, g = str(folder/rel), want.get(rel), got.get(rel)
+        if g is None: bad.append(f"{f!r} is missing")
+        elif w is None: bad.append(f"{f!r} is not in the manifest")
+        elif g[0] != w[0]: bad.append(f"{f!r} has {g[0]:,} bytes, {w[0]:,} were written")
+        elif g[1] != w[1]: bad.append(f"{f!r} was changed after writing (checksum differs)")
+    return bad
+
+def _write_example(folder:Path, seed:int, progress:bool):
+    "Generate the example into a temporary folder (manifest last) and rename it to `folder`; remove dead writers' leftovers."
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    for p in folder.parent.glob(f'.{folder.name}.tmp-*'):
+        if (pid := _tmp_pid(p)) is not None and pid != os.getpid() and not _pid_alive(pid): shutil.rmtree(p, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{folder.name}.tmp-{os.getpid()}-', dir=folder.parent))
+    try:
+        make_example_3d(tmp, seed=seed, progress=progress)
+        (tmp/_MANIFEST).write_text(json.dumps({'version': EXAMPLE_VERSION, 'seed': int(seed), 'files': _file_crcs(tmp)}, indent=1))
+        try: os.rename(tmp, folder)
+        except OSError:                                  # someone else finished first: keep theirs
+            if not folder.is_dir(): raise
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
 def example_3d(
     seed:int=0,            # random seed: same seed, same files, same SpatialData
     cache_dir=None,        # parent folder of the cached files (default: env PHENOCODER_CACHE, else ~/.cache/phenocoder)
@@ -554,13 +590,14 @@ def example_3d(
 )->SpatialData:
     "The bundled synthetic 3D example (4 wells, 4 channels, 5 z-slices, ~1,900 nuclei with ground truth) as SpatialData."
     folder = example_3d_folder(seed, cache_dir)
-    if not folder.is_dir():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f'.{folder.name}.tmp', dir=folder.parent))
-        try:
-            make_example_3d(tmp, seed=seed, progress=progress)
-            try: os.rename(tmp, folder)
-            except OSError:                                  # someone else finished first: keep theirs
-                if not folder.is_dir(): raise
-        finally: shutil.rmtree(tmp, ignore_errors=True)
+    if folder.is_dir() and (bad := _example_damage(folder)):   # never read a damaged cache: move it aside and regenerate
+        warnings.warn(f"The cached example {str(folder)!r} is incomplete or damaged: {'; '.join(bad[:3])}"
+                      f"{f' (and {len(bad) - 3} more)' if len(bad) > 3 else ''}. Regenerating it (same seed, same files).")
+        old = folder.with_name(f'.{folder.name}.tmp-{os.getpid()}-old{os.urandom(4).hex()}')
+        try: folder.rename(old)
+        except OSError: pass                             # another process moved it first
+        shutil.rmtree(old, ignore_errors=True)
+    if not folder.is_dir(): _write_example(folder, seed, progress)
+    if bad := _example_damage(folder):
+        raise OSError(f"The cached example {str(folder)!r} is damaged: {'; '.join(bad[:3])}. Delete that folder and call example_3d again.")
     return read_zstacks(folder, progress=progress)

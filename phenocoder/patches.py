@@ -16,7 +16,7 @@ from .core import check_key, check_name, check_bool, check_number, sample_rows, 
 from .data import check_objects
 from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges, _check_finite, _warn_flat
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
-                               _check_dataset_name, ChunkWriter, write_region, write_edge_chunks, is_url, local_path, same_dir)
+                               _check_dataset_name, _same_writer, ChunkWriter, write_region, write_edge_chunks, is_url, local_path, same_dir)
 from .distributed import get_client, store_path, open_elements, run_tasks, task_groups, split_large, TASKS_PER_THREAD, worker_address
 
 # %% auto #0
@@ -427,8 +427,8 @@ def generate_dataset(
     _warn_flat(meta['ranges'], channels, scale_percentile, scale)
     table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
     root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
-    _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
-    return load_dataset(root, dataset)
+    uid = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
+    return _same_writer(load_dataset(root, dataset), uid)       # another writer of this name may have replaced it since
 
 # %% ../nbs/02_patches.ipynb #566de288
 def _pos_int(v, name:str, none_ok:bool=False):
@@ -477,7 +477,7 @@ def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progre
     def fill(arr, cl):
         if client is None: _write_patches(arr, sdata, table, meta, cl, progress)
         else: _write_patches_on(client, path, arr, sdata, table, meta, cl, progress)
-    write_store(root, meta, table, stats, fill, chunk_size)
+    return write_store(root, meta, table, stats, fill, chunk_size)
 
 # %% ../nbs/02_patches.ipynb #2bed1178
 def _patch_table(adata, rows, cents, samples, dataset, metadata_keys)->pd.DataFrame:

@@ -36,7 +36,11 @@ def _tmp_pid(p:Path):
     try: return int(p.name.rsplit('-', 2)[-2])
     except (ValueError, IndexError): return None
 
-def _stale(p:Path)->bool: return (pid := _tmp_pid(p)) is not None and (not _pid_alive(pid) or pid == os.getpid())
+_ACTIVE = set()   # names of the temporary folders this process is writing now (other threads must not remove them)
+
+def _stale(p:Path)->bool:
+    "A temporary folder of a process that is gone, or one of this process that no thread is writing any more."
+    return (pid := _tmp_pid(p)) is not None and (not _pid_alive(pid) or pid == os.getpid() and p.name not in _ACTIVE)
 
 def _recover(root:Path, dataset:str):
     "If a writer died between the two renames of a replacement (no `dataset` folder), put back its new, else its old, copy."
@@ -62,11 +66,12 @@ def _replace(tmp:Path, dest:Path):
     old = None
     if dest.exists():
         old = dest.with_name(f'.{dest.name}.tmp-{os.getpid()}-old{uuid.uuid4().hex[:6]}')
-        dest.rename(old)
+        _ACTIVE.add(old.name); dest.rename(old)
     try: tmp.rename(dest)
     except BaseException:
         if old is not None and not dest.exists(): old.rename(dest)
         raise
+    finally: _ACTIVE.discard(getattr(old, 'name', None))
     if old is not None: shutil.rmtree(old, ignore_errors=True)
 
 # %% ../nbs/02a_store.ipynb #8ef584ac
@@ -87,7 +92,7 @@ def _damaged(p:Path, rel:str, what:str):
 def verify_files(
     p:Path,                # the dataset folder
     files:dict,            # `meta['files']`
-    checksum=('patches.csv', 'stats.csv'), # files whose checksum is verified now (the others: size and existence only)
+    checksum=('patches.csv', 'stats.csv', 'patches.zarr/zarr.json'), # files whose checksum is verified now (the others: size and existence only)
 ):
     "Check that every recorded file exists with its recorded size (and checksum for `checksum`); an error names the file."
     for rel, (size, crc) in files.items():
@@ -168,7 +173,7 @@ def write_store(
     stats:pd.DataFrame,    # statistics (`stats.csv`)
     fill,                  # fill(arr, chunk_len): writes all rows of the zarr array
     chunk_size:int|None=None, # patches per chunk (default ~4 MiB)
-):
+)->str:                    # the `uid` written into `meta.json`
     "Write a dataset into a temporary folder, record file sizes and checksums, then move it to `root/dataset` atomically."
     import zarr
     dataset, ps, n = meta['dataset'], meta['patch_size'], meta['n_patches']
@@ -179,6 +184,7 @@ def write_store(
     root = local_path(root); root.mkdir(parents=True, exist_ok=True)
     _clean_stale(root, dataset)
     tmp = root / f'.{dataset}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
+    _ACTIVE.add(tmp.name)
     try:
         tmp.mkdir()
         arr = zarr.open_array(str(tmp / 'patches.zarr'), mode='w', shape=(n, *ps, nc), chunks=(cl, *ps, nc), dtype='float32')
@@ -188,9 +194,28 @@ def write_store(
         full = {**meta, 'uid': uuid.uuid4().hex, 'files': file_records(tmp), 'complete': True}
         (tmp / 'meta.json.part').write_text(json.dumps(full, indent=1))
         os.replace(tmp / 'meta.json.part', tmp / 'meta.json')
+        _check_written(tmp, dataset, full['uid'])
         _replace(tmp, root / dataset)
+        return full['uid']
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
+    finally: _ACTIVE.discard(tmp.name)
+
+def _check_written(tmp:Path, dataset:str, uid:str):
+    "Error unless `tmp` still holds the `patches.zarr/zarr.json` and the `meta.json` (with `uid`) this writer wrote."
+    try: m = json.loads((tmp / 'meta.json').read_text())
+    except (OSError, ValueError): m = {}
+    if m.get('uid') != uid or 'patches.zarr/zarr.json' not in m.get('files', {}) or not (tmp / 'patches.zarr' / 'zarr.json').is_file():
+        raise RuntimeError(f"Writing dataset {dataset!r} failed: its temporary folder {str(tmp)!r} lost files while it was written "
+                           "(removed by another writer?); the existing dataset was left as it was. Run generate_dataset again.")
+
+def _same_writer(ds:PatchDataset, uid:str)->PatchDataset:
+    "`ds` if its `meta.json` has `uid` (the dataset this process just wrote), else an error: another writer replaced it."
+    if ds.meta.get('uid') != uid:
+        raise RuntimeError(f"Dataset {ds.meta.get('dataset')!r} at {str(ds.path)!r} was replaced by another writer (another process or thread "
+                           "writing the same name at the same time) right after this one wrote it: it holds that writer's patches now. "
+                           "Load it with load_dataset, or run generate_dataset again.")
+    return ds
 
 # %% ../nbs/02a_store.ipynb #e9ddc75f
 class ChunkWriter:
@@ -341,7 +366,8 @@ def _write_remote(url, meta:dict, table, stats, fill, cl:int, shape:tuple):
     fs.pipe_file(f'{d}/patches.csv', table.to_csv(index=False).encode())
     fs.pipe_file(f'{d}/stats.csv', stats.to_csv(index=False).encode())
     files = {p[len(d) + 1:]: [len(b := fs.cat_file(p)), zlib.crc32(b)] for p in sorted(fs.find(d))}
-    fs.pipe_file(f'{d}/meta.json', json.dumps({**meta, 'uid': uuid.uuid4().hex, 'files': files, 'complete': True}, indent=1).encode())
+    fs.pipe_file(f'{d}/meta.json', json.dumps({**meta, 'uid': (uid := uuid.uuid4().hex), 'files': files, 'complete': True}, indent=1).encode())
+    return uid
 
 # %% ../nbs/02a_store.ipynb #c0aa102c
 def _remote_meta(fs, d:str):
@@ -369,7 +395,7 @@ def _load_remote(url, dataset:str)->PatchDataset:
     for rel, (size, crc) in meta['files'].items():
         try: got = fs.size(f'{d}/{rel}')
         except FileNotFoundError: raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}/{rel}' is missing; run generate_dataset again.") from None
-        if got != size or rel.endswith('.csv') and zlib.crc32(fs.cat_file(f'{d}/{rel}')) != crc:
+        if got != size or (rel.endswith('.csv') or rel == 'patches.zarr/zarr.json') and zlib.crc32(fs.cat_file(f'{d}/{rel}')) != crc:
             raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}/{rel}' differs from what was written; run generate_dataset again.")
     csv = lambda n, dt: pd.read_csv(io.BytesIO(fs.cat_file(f'{d}/{n}')), dtype=dt)
     table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), zarr.open_array(f'{url}/{dataset}/patches.zarr', mode='r')
