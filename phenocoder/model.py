@@ -63,31 +63,35 @@ def _pid_alive(pid:int)->bool:
     return True
 
 def _siblings(dest:Path, kind:str)->list:
-    return sorted(dest.parent.glob(f'.{dest.name}.{kind}-*'), key=lambda p: p.stat().st_mtime)
+    "The `.NAME.<kind>-PID-...` folders beside `dest` whose writer process is gone (a live writer's are never touched), oldest first."
+    pre = f'.{dest.name}.{kind}-'
+    def live(p): pid = p.name[len(pre):].split('-')[0]; return pid.isdigit() and _pid_alive(int(pid))
+    return sorted((p for p in dest.parent.glob(pre + '*') if not live(p)), key=lambda p: p.stat().st_mtime)
 
 def _is_complete(p:Path)->bool:
     try: return json.loads((p / 'config.json').read_text()).get('complete', False) is True
     except (OSError, ValueError): return False
 
 def recover_folder(dest)->None:
-    "Finish an interrupted swap of `dest` (put a complete folder back under its name) and remove dead writers' leftovers."
+    "Finish a dead writer's interrupted swap of `dest` (put a complete folder back under its name) and remove dead writers' leftovers."
     dest = Path(dest)
     if not dest.parent.is_dir(): return
     if not dest.exists():
         done = [p for p in _siblings(dest, 'old') if _is_complete(p)] or [p for p in _siblings(dest, 'tmp') if _is_complete(p)]
         if done: os.rename(done[-1], dest)
-    for p in _siblings(dest, 'old'): shutil.rmtree(p, ignore_errors=True)
-    for p in _siblings(dest, 'tmp'):
-        pid = p.name.rsplit('.tmp-', 1)[1].split('-')[0]
-        if not (pid.isdigit() and _pid_alive(int(pid))): shutil.rmtree(p, ignore_errors=True)
+    for p in _siblings(dest, 'old') + _siblings(dest, 'tmp'): shutil.rmtree(p, ignore_errors=True)
 
 def swap_in(tmp, dest)->None:
-    "Replace folder `dest` by the complete folder `tmp` (two renames; see `recover_folder`)."
+    "Replace folder `dest` by the complete folder `tmp` (two renames, the old folder aside as `.NAME.old-PID-...`; see `recover_folder`)."
     tmp, dest = Path(tmp), Path(dest)
-    if dest.exists():
-        old = dest.parent / f'.{dest.name}.old-{uuid.uuid4().hex[:8]}'
-        os.rename(dest, old); os.rename(tmp, dest); shutil.rmtree(old, ignore_errors=True)
-    else: os.rename(tmp, dest)
+    if not dest.exists(): os.rename(tmp, dest); return
+    old = dest.parent / f'.{dest.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}'
+    os.rename(dest, old)
+    try: os.rename(tmp, dest)
+    except BaseException:
+        if not dest.exists(): os.rename(old, dest)      # a failed second rename puts the old folder back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 # %% ../nbs/05a_model.ipynb #bf78d8af
 class PhenoModel:
@@ -254,8 +258,13 @@ def _read_module(folder:Path, cfg:dict, where:str):
     "The Keras model in `folder/model.keras`, checked against `cfg`'s record first (`where`: the folder as errors name it)."
     import keras
     w, shown = folder / WEIGHTS, f'{where}/{WEIGHTS}'
+    if not w.is_file() and (cfg.get('trained') or cfg.get('files')):
+        raise FileNotFoundError(f"{shown!r} is missing, but {CONFIG} records model {cfg.get('name')!r} as trained: restore the file, or retrain.")
     if not w.is_file():
-        raise FileNotFoundError(f"Model {cfg.get('name')!r} in {where!r} has no {WEIGHTS}: it was initialised but not trained.")
+        ck = folder.parent / f'.{folder.name}.training'    # `training.checkpoint_dir` of a local model folder
+        raise FileNotFoundError(f"Model {cfg.get('name')!r} in {where!r} has no {WEIGHTS}: it was initialised but not trained" + (
+            f"; its training was interrupted (checkpoints in {str(ck)!r}): call initialize_model(...) with the same arguments, "
+            f"then train(..., resume=True), to continue it." if (ck / 'state.json').is_file() else "."))
     want = (cfg.get('files') or {}).get(WEIGHTS)
     if want and (got := file_digest(w)) != want:
         raise ValueError(f"{shown!r} is damaged: {got} but {want} was written. Retrain or restore it.")

@@ -14,7 +14,7 @@ from .core import Phenocoder, check_key, check_name, check_number, sample_rows
 from .patches import load_dataset
 from .cvae import CVAE, check_input_shape
 from .condcvae import CondCVAE
-from .model import PhenoModel, one_hot, write_json, model_exists, write_untrained
+from .model import PhenoModel, one_hot, write_json, model_exists, write_untrained, file_digest
 from .store import is_url, local_path, upload_folder
 from .plots import plot_reconstructions, plot_latents
 
@@ -170,7 +170,6 @@ def _open_datasets(dir_dataset, datasets, input_shape):
     table = pd.concat([d.table.assign(dataset=d.meta['dataset']) for d in opened], ignore_index=True)
     return opened, table
 
-
 # %% ../nbs/05_training.ipynb #e9958230
 def check_model_args(n_latent_dim, n_dense_dim, batch_size, conv_layers, dropout, beta, val_frac, n_workers=1)->dict:
     "Validate `initialize_model`'s sizes, counts and rates up front; return them cleaned (messages name the parameter)."
@@ -206,7 +205,6 @@ def _check_unique(values:list, name:str):
     "A ValueError naming the entries that `values` lists more than once."
     dup = list(dict.fromkeys(v for i, v in enumerate(values) if v in values[:i]))
     if dup: raise ValueError(f"`{name}` lists {dup} more than once; got {values!r}.")
-
 
 # %% ../nbs/05_training.ipynb #f14d0002
 class _OneDevice:
@@ -305,7 +303,7 @@ def initialize_model(
     max_memory_gb:float=4.0,            # read the patches into memory when they take at most this much, else stream
     conditioning:str='mmd',             # how conditions act: 'mmd', 'decoder', 'concat' (the original); see below
     mmd_weight:float|None=None,         # weight of the MMD penalty for conditioning='mmd' (None: the default, MMD_WEIGHT)
-    overwrite:bool=False,               # replace a trained model of the same name (kept until the new one is trained)
+    overwrite:bool=False,               # replace a trained model of the same name (kept until the new one is trained); `train` then discards an interrupted run's checkpoints
     devices=None,                       # data-parallel training: None (one device), 'all', or a list (see `distribution`)
 )->TrainingRun:
     "Build the model and the train / validation feeds for `datasets`, and write the model's `config.json`."
@@ -361,7 +359,6 @@ def initialize_model(
     run.distribution = dist
     return run
 
-
 # %% ../nbs/05_training.ipynb #cb1d255f
 def _figure_png(fig)->bytes:
     "A matplotlib figure as PNG bytes (the figure is closed)."
@@ -404,7 +401,6 @@ def preview_figures(
                                                    channel_names=channels, ncols=n_montage),
             'latent': plot_latents(np.asarray(z), labels, method=method, seed=run.config['seed'])}
 
-
 # %% ../nbs/05_training.ipynb #ec2a97ec
 def work_dir(model_dir)->Path:
     "The local folder of a run whose model folder is an fsspec URL: `phenocoder-training/NAME-<hash of the URL>` in `tempfile.gettempdir()` (set `TMPDIR` to move it)."
@@ -421,12 +417,13 @@ def _save_keras(module, path:Path):
     tmp = path.parent / f'.{path.stem}.tmp-{os.getpid()}.keras'
     module.save(tmp); os.replace(tmp, path)
 
+def _ck_file(epoch:int)->str: return f'epoch-{epoch}.keras'
+
 class Checkpoints(keras.callbacks.Callback):
-    "At each epoch's end: the model (with optimizer state) as `last.keras`, the best one as `best.keras`, the history so far; an epoch whose loss is NaN or infinite stops training (`diverged`: its number) and is not checkpointed."
+    "At each epoch's end: the model (with optimizer state) as `epoch-E.keras`, then `state.json`, the commit record (history, the last and best epochs' files with size and CRC-32); files it no longer names are removed. An epoch whose loss is NaN or infinite stops training (`diverged`: its number) and is not checkpointed."
     def __init__(self, folder, history:dict|None=None):
         super().__init__()
-        self.folder, self.history = Path(folder), {k: list(v) for k, v in (history or {}).items()}
-        self.diverged = None
+        self.folder, self.history, self.diverged = Path(folder), {k: list(v) for k, v in (history or {}).items()}, None
         self.folder.mkdir(parents=True, exist_ok=True)
     def _finite(self, epoch, logs)->bool:
         "Whether every loss in `logs` is finite; if not, stop training and record the epoch (checked per epoch: no per-step sync)."
@@ -436,25 +433,41 @@ class Checkpoints(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.diverged or not self._finite(epoch, logs): return     # the last good epoch's checkpoint stays
         for k, v in (logs or {}).items(): self.history.setdefault(k, []).append(float(v))
-        vl = self.history.get('val_loss', [np.inf])
-        _save_keras(self.model, self.folder / 'last.keras')
-        if vl[-1] <= min(vl):
-            tmp = self.folder / f'.best.tmp-{os.getpid()}.keras'
-            shutil.copyfile(self.folder / 'last.keras', tmp); os.replace(tmp, self.folder / 'best.keras')
-        write_json(self.folder / 'state.json', {'epochs': len(vl), 'history': self.history,
-                                                'best_epoch': int(np.argmin(vl)) + 1, 'best_val_loss': float(min(vl))})
+        vl = self.history.get('val_loss', [np.inf]); n, b = len(vl), int(np.argmin(vl)) + 1
+        _save_keras(self.model, self.folder / _ck_file(n))     # a crash before state.json leaves it unrecorded: never read
+        files = {f: file_digest(self.folder / f) for f in {_ck_file(n), _ck_file(b)}}
+        write_json(self.folder / 'state.json', {'epochs': n, 'history': self.history, 'best_epoch': b,
+                                                'best_val_loss': float(min(vl)), 'last': _ck_file(n), 'files': files})
+        for p in self.folder.glob('epoch-*.keras'):
+            if p.name not in files: p.unlink(missing_ok=True)
+
+def _damaged(path, why)->ValueError:
+    return ValueError(f"Checkpoint {str(path)!r} is damaged ({why}): the interrupted run cannot be resumed; "
+                      f"call initialize_model(..., overwrite=True), then train, to start over.")
+
+def _read_state(folder:Path)->dict|None:
+    "The `state.json` of checkpoint folder `folder` (None if there is none); a damaged one is an error naming it."
+    if not (st := folder / 'state.json').is_file(): return None
+    try: s = json.loads(st.read_text()); s['history'], s['epochs'], s['files'][s['last']]
+    except (ValueError, KeyError, TypeError) as e: raise _damaged(st, f'{type(e).__name__}: {e}') from None
+    return s
+
+def _load_checkpoint(folder:Path, state:dict, name:str):
+    "The Keras model in checkpoint file `name`, after checking the size and CRC-32 that `state.json` records for it."
+    p = folder / name
+    try:
+        if (got := file_digest(p)) != (want := state['files'].get(name)): raise ValueError(f'{got}, but state.json records {want}')
+        return keras.saving.load_model(p)
+    except Exception as e: raise _damaged(p, f'{type(e).__name__}: {e}') from None
 
 def _resume(run, folder:Path)->dict:
-    "Load the last checkpoint of `run` into its model (weights and optimizer); return the history so far."
-    st = folder / 'state.json'
-    if not (st.is_file() and (folder / 'last.keras').is_file()):
-        raise FileNotFoundError(f"Nothing to resume: no checkpoint in {str(folder)!r} (train without resume=True).")
-    last = keras.saving.load_model(folder / 'last.keras')
-    run.model.module.set_weights(last.get_weights())
-    run.model.module.optimizer.build(run.model.module.trainable_variables)
-    for v, w in zip(run.model.module.optimizer.variables, last.optimizer.variables): v.assign(w)
-    return json.loads(st.read_text())['history']
-
+    "Load the checkpoint that `state.json` records as the last into `run`'s model (weights and optimizer); return the history so far."
+    s = _read_state(folder)
+    if s is None: raise FileNotFoundError(f"Nothing to resume: no checkpoint in {str(folder)!r} (train without resume=True).")
+    m, last = run.model.module, _load_checkpoint(folder, s, s['last'])
+    m.set_weights(last.get_weights()); m.optimizer.build(m.trainable_variables)
+    for v, w in zip(m.optimizer.variables, last.optimizer.variables): v.assign(w)
+    return s['history']
 
 # %% ../nbs/05_training.ipynb #967e6d47
 def _check_train_args(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience,
@@ -475,6 +488,9 @@ def _check_train_args(run, n_epochs, learning_rate, min_learning_rate, factor_le
     if getattr(run, 'diverged', False) and not resume:
         raise RuntimeError("This run's training diverged (its weights are NaN): pass resume=True to continue from its last good "
                            "checkpoint, or call initialize_model(...) again (with a lower learning_rate).")
+    if not resume and not run.config.get('overwrite') and (s := _read_state(ck := checkpoint_dir(run.model_dir))):  # keep its work
+        raise RuntimeError(f"{str(ck)!r} holds the checkpoints of an interrupted run of model {run.config['name']!r} (epoch "
+                           f"{s['epochs']} reached): pass resume=True to continue it, or call initialize_model(..., overwrite=True) to start over.")
     if hasattr(run.patches, '_check_same'): run.patches._check_same()      # a streamed dataset is still the one opened
     return n_epochs, spe
 
@@ -507,8 +523,7 @@ def train(
 def _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience, early_stopping_patience,
          plot, n_preview, plot_frac, verbose, tensorboard, callbacks, resume, spe, jit_compile):
     "`train`'s work, inside the run's device scope."
-    name, m = run.config['name'], run.model.module
-    url = is_url(run.model_dir)
+    name, m, url = run.config['name'], run.model.module, is_url(run.model_dir)
     root = work_dir(run.model_dir) if url else local_path(run.config['dir_dataset'])   # TensorBoard writes locally
     log_dir, ck = root / 'tensorboard_logs' / name, checkpoint_dir(run.model_dir)
     logs = f"{str(run.config['dir_dataset']).rstrip('/')}/tensorboard_logs/{name}" if url else str(log_dir)   # where they end up
@@ -534,7 +549,7 @@ def _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_lear
                            f"the model was not saved. Lower `learning_rate` and train a new run (initialize_model(...), then train)"
                            + (f", or continue from the checkpoint of epoch {good} with train(..., resume=True)." if good else "."))
     best = int(np.argmin(run.history['val_loss']))
-    if best < done: m.set_weights(keras.saving.load_model(ck / 'best.keras').get_weights())   # the best came before resuming
+    if best < done: m.set_weights(_load_checkpoint(ck, _read_state(ck), _ck_file(best + 1)).get_weights())   # best before resuming
     run.config.update(trained=True, training=dict(
         n_epochs=n_epochs, epochs_run=len(run.history['val_loss']), best_epoch=best + 1, resumed_at=done or None,
         best_val_loss=run.history['val_loss'][best], seconds=round(time.time() - t0, 2), learning_rate=learning_rate,
@@ -555,7 +570,6 @@ def _upload_logs(log_dir, url):
     try: upload_folder(log_dir, url, commit=None)
     except Exception as e:
         warnings.warn(f"The TensorBoard logs stay in {str(log_dir)!r}: copying them to {url!r} failed ({type(e).__name__}: {e}).")
-
 
 # %% ../nbs/05_training.ipynb #79d8e273
 def load_model(
