@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #c7f2e716
 from __future__ import annotations
-import os, re, shutil, tempfile, warnings, hashlib, json, zlib
+import os, re, shutil, tempfile, warnings, hashlib, json
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from spatialdata import SpatialData
 from spatialdata.models import Image3DModel, Labels3DModel, TableModel
 from .core import check_key, check_name, sample_rows
-from .store import _tmp_pid, _pid_alive
+from .store import _tmp_pid, _pid_alive, file_records
 
 # %% auto #0
 __all__ = ['IMAGE_RE', 'TABLE_RE', 'PHENOTYPES', 'EXAMPLE_WELLS', 'TABLE_COLUMNS', 'EXAMPLE_VERSION', 'list_zstack_files',
@@ -552,8 +552,8 @@ _MANIFEST = 'manifest.json'   # sizes and CRC-32 of the cached files, written la
 
 def _file_crcs(folder:Path)->dict:
     "{relative path: [size, crc32]} of every file in `imgs/`, `labels/` and `tables/` of `folder`."
-    return {p.relative_to(folder).as_posix(): [p.stat().st_size, zlib.crc32(p.read_bytes())]
-            for sub in ('imgs', 'labels', 'tables') for p in sorted((folder/sub).glob('*')) if p.is_file()}
+    return file_records(folder, [p.relative_to(folder) for sub in ('imgs', 'labels', 'tables')
+                                 for p in sorted((folder/sub).glob('*')) if p.is_file()])
 
 def _example_damage(folder:Path)->list:
     "What differs between a cached example and its manifest (files missing, resized, changed, unexpected); [] when intact."

@@ -11,9 +11,9 @@ import pandas as pd
 from .core import check_name
 
 # %% auto #0
-__all__ = ['FORMAT', 'RESERVED_NAMES', 'file_records', 'verify_files', 'chunk_file', 'CheckedPatches', 'PatchDataset',
-           'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks', 'list_datasets', 'load_dataset', 'is_url',
-           'local_path', 'same_dir', 'upload_folder', 'download_folder']
+__all__ = ['FORMAT', 'RESERVED_NAMES', 'CHECKSUMMED', 'file_records', 'verify_files', 'chunk_file', 'CheckedPatches',
+           'PatchDataset', 'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks', 'list_datasets',
+           'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder', 'download_folder']
 
 # %% ../nbs/02a_store.ipynb #aa1bb013
 FORMAT = 1
@@ -86,13 +86,15 @@ def file_records(
     files = [Path(n) for n in names] + sorted(p.relative_to(folder) for p in (folder / 'patches.zarr').rglob('*') if p.is_file())
     return {f.as_posix(): [(folder / f).stat().st_size, _crc(folder / f)] for f in files}
 
+CHECKSUMMED = ('patches.csv', 'stats.csv', 'patches.zarr/zarr.json')   # files whose CRC-32 is checked on load (chunks: when first read)
+
 def _damaged(p:Path, rel:str, what:str):
     return OSError(f"Dataset {p.name!r} is damaged: {str(p / rel)!r} {what}; run generate_dataset again.")
 
 def verify_files(
     p:Path,                # the dataset folder
     files:dict,            # `meta['files']`
-    checksum=('patches.csv', 'stats.csv', 'patches.zarr/zarr.json'), # files whose checksum is verified now (the others: size and existence only)
+    checksum=CHECKSUMMED, # files whose checksum is verified now (the others: size and existence only)
 ):
     "Check that every recorded file exists with its recorded size (and checksum for `checksum`); an error names the file."
     for rel, (size, crc) in files.items():
@@ -395,7 +397,7 @@ def _load_remote(url, dataset:str)->PatchDataset:
     for rel, (size, crc) in meta['files'].items():
         try: got = fs.size(f'{d}/{rel}')
         except FileNotFoundError: raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}/{rel}' is missing; run generate_dataset again.") from None
-        if got != size or (rel.endswith('.csv') or rel == 'patches.zarr/zarr.json') and zlib.crc32(fs.cat_file(f'{d}/{rel}')) != crc:
+        if got != size or rel in CHECKSUMMED and zlib.crc32(fs.cat_file(f'{d}/{rel}')) != crc:
             raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}/{rel}' differs from what was written; run generate_dataset again.")
     csv = lambda n, dt: pd.read_csv(io.BytesIO(fs.cat_file(f'{d}/{n}')), dtype=dt)
     table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), zarr.open_array(f'{url}/{dataset}/patches.zarr', mode='r')
