@@ -14,8 +14,8 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['GRAPH_MEMORY_BUDGET', 'GRAPH_MEMORY_SHARE', 'BYTES_PER_ENTRY', 'WORKFLOW_METHODS', 'SETTINGS', 'check_key',
-           'check_name', 'check_bool', 'check_number', 'sample_rows', 'available_memory', 'graph_memory_budget',
-           'estimate_graph_entries', 'check_graph_memory', 'radius_graph', 'Phenocoder']
+           'check_name', 'check_bool', 'check_number', 'nonfinite_rows', 'sample_rows', 'available_memory',
+           'graph_memory_budget', 'estimate_graph_entries', 'check_graph_memory', 'radius_graph', 'Phenocoder']
 
 # %% ../nbs/00_core.ipynb #08edcd19
 def check_key(
@@ -73,6 +73,17 @@ def check_number(
         rng = f"{'(' if low_open else '['}{'-inf' if low is None else low}, {'inf' if high is None else high}{')' if high_open else ']'}"
         raise ValueError(f"`{name}` must be a{'n integer' if integer else ' finite number'} in {rng}; got {value!r}.")
     return int(v) if integer else v
+
+# %% ../nbs/00_core.ipynb #702a83ae
+def nonfinite_rows(
+    x,                   # (n, ...) array (dense, or a scipy.sparse matrix)
+)->np.ndarray:           # sorted row indices holding a NaN or infinite value
+    "The rows of `x` with a NaN or infinite entry, so that checks can name how many and an example object."
+    if sparse.issparse(x):
+        x = sparse.csr_matrix(x)
+        return np.unique(np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))[~np.isfinite(x.data)])
+    x = np.asarray(x, dtype=np.float64)
+    return np.flatnonzero(~np.isfinite(x).all(axis=tuple(range(1, x.ndim))))
 
 # %% ../nbs/00_core.ipynb #cadbae11
 def sample_rows(

@@ -13,7 +13,7 @@ from scipy import sparse
 import anndata as ad
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import check_key, check_number, radius_graph, sample_rows, Phenocoder
+from .core import check_key, check_number, nonfinite_rows, radius_graph, sample_rows, Phenocoder
 from .patches import iter_sample_patches, sample_range, sample_image, image_channels, _sample_table, _sample_part
 from .distributed import get_client, store_path, run_tasks, worker_address
 from .data import check_objects
@@ -42,8 +42,7 @@ def _sample_groups(obs:pd.DataFrame, sample_key:str|None):
 
 def _check_coords(coords, names, what:str)->None:
     "A `ValueError` naming `what`, how many rows hold NaN or infinite values and an example object, if any does."
-    c = np.asarray(coords, dtype=np.float64)
-    bad = np.flatnonzero((~np.isfinite(c)).any(axis=tuple(range(1, c.ndim))))
+    bad = nonfinite_rows(coords)
     if bad.size:
         raise ValueError(f"{what} are NaN or infinite in {bad.size:,} row(s), e.g. object {str(names[bad[0]])!r} (row {bad[0]}); "
                          "drop or fix those objects first.")

@@ -12,7 +12,7 @@ from scipy import sparse
 from scipy.spatial import ConvexHull, QhullError
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import check_key, check_number, radius_graph, sample_rows, Phenocoder
+from .core import check_key, check_number, nonfinite_rows, radius_graph, sample_rows, Phenocoder
 from .distributed import get_client, run_tasks
 
 # %% auto #0
@@ -429,12 +429,8 @@ def _all_units(units, coords, codes, X, kw, client, progress)->tuple:   # X: row
 # %% ../nbs/07_graph_stats.ipynb #8bb16cf5
 def _refuse_nonfinite(x, names, where, what, hint=''):
     "ValueError naming `where`, the number of rows with NaN/inf in `x` (dense or sparse) and the first such row."
-    if sparse.issparse(x):
-        x = sparse.csr_matrix(x); bad = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))[~np.isfinite(x.data)]
-    else: bad = np.flatnonzero(~np.isfinite(np.asarray(x)).reshape(len(names), -1).all(1))
-    if len(bad):
-        raise ValueError(f"{where} has NaN or infinite {what} in {len(np.unique(bad))} row(s), e.g. object "
-                         f"{names[bad.min()]!r}{hint}.")
+    if len(bad := nonfinite_rows(x)):
+        raise ValueError(f"{where} has NaN or infinite {what} in {len(bad)} row(s), e.g. object {names[bad[0]]!r}{hint}.")
 
 def _check_args(chull_min_nds, chull_min_degree, use_subunits, dim_subunit, d)->tuple:
     "Checked (chull_min_nds, chull_min_degree, dim_subunit); a single number for `dim_subunit` is a cube."

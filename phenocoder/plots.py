@@ -7,7 +7,7 @@ from __future__ import annotations
 import io, numbers, warnings
 import numpy as np
 import pandas as pd
-from .core import check_key, Phenocoder
+from .core import check_key, nonfinite_rows, Phenocoder
 
 # %% auto #0
 __all__ = ['to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery', 'reconstruct', 'plot_reconstructions',
@@ -463,9 +463,8 @@ def _representation(adata, use_rep:str|None)->np.ndarray:
     elif use_rep in adata.layers: x = adata.layers[use_rep]
     else: x = adata.obsm[check_key(use_rep, list(adata.layers) + list(adata.obsm), 'layer or obsm key (representation)')]
     x = (x.toarray() if hasattr(x, 'toarray') else np.asarray(x)).astype(np.float32, copy=False)
-    bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)
-    if bad.any(): raise ValueError(f"The representation {use_rep or 'X'!r} (use_rep) has NaN or infinite values in "
-                                   f"{bad.sum()} row(s), e.g. object {adata.obs_names[bad.argmax()]!r}.")
+    if len(bad := nonfinite_rows(x)): raise ValueError(f"The representation {use_rep or 'X'!r} (use_rep) has NaN or infinite values "
+                                                       f"in {len(bad)} row(s), e.g. object {adata.obs_names[bad[0]]!r}.")
     return x
 
 def latent_umap(
