@@ -4,7 +4,10 @@
 
 # %% ../nbs/02a_store.ipynb #6715b6a7
 from __future__ import annotations
-import json, os, shutil, uuid, zlib
+import json, os, shutil, socket, time, uuid, zlib
+from contextlib import contextmanager
+try: import fcntl
+except ImportError: fcntl = None     # Windows: hold_lock does nothing
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -13,7 +16,7 @@ from .core import check_name
 # %% auto #0
 __all__ = ['FORMAT', 'RESERVED_NAMES', 'CHECKSUMMED', 'file_records', 'verify_files', 'chunk_file', 'CheckedPatches',
            'PatchDataset', 'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks', 'list_datasets',
-           'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder', 'download_folder']
+           'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder', 'download_folder', 'hold_lock']
 
 # %% ../nbs/02a_store.ipynb #aa1bb013
 FORMAT = 1
@@ -435,3 +438,32 @@ def download_folder(
         rel = p[len(src.rstrip('/')) + 1:]
         (local / rel).parent.mkdir(parents=True, exist_ok=True); fs.get_file(p, str(local / rel))
     return local
+
+# %% ../nbs/02a_store.ipynb #d1adb688
+def _same_file(path:Path, f)->bool:
+    try: return os.stat(path).st_ino == os.fstat(f.fileno()).st_ino
+    except FileNotFoundError: return False
+
+@contextmanager
+def hold_lock(
+    path,                    # the lock file (created while held, removed on release)
+    what:str,                # what the lock guards, for the error message (e.g. "Model 'x'")
+):
+    "Hold an exclusive lock on file `path` while the block runs; if another process or thread holds it: a RuntimeError naming the holder."
+    if fcntl is None: yield; return
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        f = open(path, 'a+')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); who = f.read().strip() or 'another process'; f.close()
+            raise RuntimeError(f"{what} is in use by {who} (lock {str(path)!r}): wait for it to finish, or use another name.") from None
+        if _same_file(path, f): break
+        f.close()                        # its holder removed it as we opened it: take the new file
+    try:
+        f.seek(0); f.truncate()
+        f.write(f"process {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"); f.flush()
+        yield
+    finally:
+        path.unlink(missing_ok=True)     # removed while still held, then released
+        f.close()

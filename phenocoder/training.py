@@ -15,13 +15,13 @@ from .patches import load_dataset
 from .cvae import CVAE, check_input_shape
 from .condcvae import CondCVAE
 from .model import PhenoModel, one_hot, write_json, model_exists, write_untrained, file_digest
-from .store import is_url, local_path, upload_folder
+from .store import is_url, local_path, upload_folder, hold_lock
 from .plots import plot_reconstructions, plot_latents
 
 # %% auto #0
 __all__ = ['CONDITIONING', 'MMD_WEIGHT', 'AUTO_SIGMA', 'split_by_sample', 'make_feed', 'TrainingRun', 'check_model_args',
-           'distribution', 'object_radius', 'resolve_center_sigma', 'initialize_model', 'preview_figures', 'work_dir',
-           'checkpoint_dir', 'Checkpoints', 'train', 'load_model', 'condition_inputs']
+           'distribution', 'object_radius', 'resolve_center_sigma', 'work_dir', 'checkpoint_dir', 'lock_file',
+           'initialize_model', 'preview_figures', 'Checkpoints', 'train', 'load_model', 'condition_inputs']
 
 # %% ../nbs/05_training.ipynb #efe33fc5
 def split_by_sample(
@@ -279,6 +279,23 @@ def resolve_center_sigma(
         return 0.125, None
     return float(np.clip(AUTO_SIGMA * r / side, 0.02, 0.5)), r
 
+# %% ../nbs/05_training.ipynb #226395c7
+def work_dir(model_dir)->Path:
+    "The local folder of a run whose model folder is an fsspec URL: `phenocoder-training/NAME-<hash of the URL>` in `tempfile.gettempdir()` (set `TMPDIR` to move it)."
+    url = str(model_dir).rstrip('/')
+    return Path(tempfile.gettempdir()) / 'phenocoder-training' / f"{url.rsplit('/', 1)[-1]}-{hashlib.sha1(url.encode()).hexdigest()[:12]}"
+
+def checkpoint_dir(model_dir)->Path:
+    "Where a run keeps its checkpoints: `.NAME.training` beside a local model folder; `work_dir(URL)/checkpoints` for a URL."
+    if is_url(model_dir): return work_dir(model_dir) / 'checkpoints'
+    model_dir = local_path(model_dir); return model_dir.parent / f'.{model_dir.name}.training'
+
+def lock_file(model_dir)->Path:
+    "The lock that keeps a model to one run at a time (`store.hold_lock`): `.NAME.lock` beside a local model folder; beside `work_dir(URL)` for a URL (this machine only)."
+    if is_url(model_dir): w = work_dir(model_dir); return w.parent / f'{w.name}.lock'
+    model_dir = local_path(model_dir); return model_dir.parent / f'.{model_dir.name}.lock'
+
+
 # %% ../nbs/05_training.ipynb #b84eebd4
 def initialize_model(
     dir_dataset,                        # folder holding the datasets (`generate_dataset`'s `dir_dataset`)
@@ -319,7 +336,9 @@ def initialize_model(
     dist, device_names = distribution(devices)
     name = check_name(name or ('condcvae' if conditions else 'cvae'), 'model name')
     model_dir = f"{str(dir_dataset).rstrip('/')}/models/{name}" if is_url(dir_dataset) else local_path(dir_dataset) / 'models' / name
-    if model_exists(model_dir) and not overwrite:
+    lock = lambda: hold_lock(lock_file(model_dir), f"Model {name!r}")   # not while another process trains it
+    with lock(): trained = model_exists(model_dir)
+    if trained and not overwrite:
         raise FileExistsError(f"Model {name!r} in {str(model_dir)!r} is trained: pass overwrite=True to replace it once "
                               f"the new one is trained, or choose another name.")
     keras.utils.set_random_seed(seed)
@@ -354,7 +373,8 @@ def initialize_model(
                   split=dict(train_samples=sorted(set(groups[train_idx])), val_samples=sorted(set(groups[val_idx])),
                              n_train=int(len(train_idx)), n_val=int(len(val_idx))),
                   devices=device_names, keras_backend=keras.backend.backend(), keras_version=keras.__version__, trained=False, overwrite=bool(overwrite))
-    if not model_exists(model_dir): write_untrained(model_dir, config)   # a trained model stays untouched until its successor is trained
+    with lock():
+        if not model_exists(model_dir): write_untrained(model_dir, config)   # a trained model stays untouched until its successor is trained
     run = TrainingRun(model, train_feed, val_feed, config, model_dir, patches, onehot, table, train_idx, val_idx)
     run.distribution = dist
     return run
@@ -402,16 +422,6 @@ def preview_figures(
             'latent': plot_latents(np.asarray(z), labels, method=method, seed=run.config['seed'])}
 
 # %% ../nbs/05_training.ipynb #ec2a97ec
-def work_dir(model_dir)->Path:
-    "The local folder of a run whose model folder is an fsspec URL: `phenocoder-training/NAME-<hash of the URL>` in `tempfile.gettempdir()` (set `TMPDIR` to move it)."
-    url = str(model_dir).rstrip('/')
-    return Path(tempfile.gettempdir()) / 'phenocoder-training' / f"{url.rsplit('/', 1)[-1]}-{hashlib.sha1(url.encode()).hexdigest()[:12]}"
-
-def checkpoint_dir(model_dir)->Path:
-    "Where a run keeps its checkpoints: `.NAME.training` beside a local model folder; `work_dir(URL)/checkpoints` for a URL."
-    if is_url(model_dir): return work_dir(model_dir) / 'checkpoints'
-    model_dir = local_path(model_dir); return model_dir.parent / f'.{model_dir.name}.training'
-
 def _save_keras(module, path:Path):
     "Save a Keras model to `path` atomically (Keras writes in place)."
     tmp = path.parent / f'.{path.stem}.tmp-{os.getpid()}.keras'
@@ -512,13 +522,14 @@ def train(
     steps_per_execution:int=32,         # training steps per call into the compiled graph (1: the original's per-step dispatch)
     jit_compile:bool|str='auto',        # XLA: 'auto' is Keras's rule (on GPU, not on CPU where it was slower; not with tf.distribute)
 )->dict:                                # the Keras history (per-epoch losses)
-    "Train the run's model (Adam, early stopping, learning-rate reduction, checkpoints in the local `checkpoint_dir(run.model_dir)`, also for a model on a URL); save it to `run.model_dir` atomically (a URL: uploaded, `config.json` last)."
-    n_epochs, spe = _check_train_args(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience,
-                                      early_stopping_patience, plot, n_preview, plot_frac, resume, steps_per_execution, jit_compile)
-    dist = getattr(run, 'distribution', _ONE)
-    if getattr(dist, 'num_replicas_in_sync', 1) > 1: spe = 1     # Keras 3 + MirroredStrategy fails with several steps per call
-    with dist.scope(): return _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate,
-        learning_rate_patience, early_stopping_patience, plot, n_preview, plot_frac, verbose, tensorboard, callbacks, resume, spe, jit_compile)
+    "Train the run's model (Adam, early stopping, learning-rate reduction, checkpoints in the local `checkpoint_dir(run.model_dir)`, also for a model on a URL); save it to `run.model_dir` atomically (a URL: uploaded, `config.json` last). One run of a model at a time (`lock_file`)."
+    with hold_lock(lock_file(run.model_dir), f"Model {run.config['name']!r}"):
+        n_epochs, spe = _check_train_args(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience,
+                                          early_stopping_patience, plot, n_preview, plot_frac, resume, steps_per_execution, jit_compile)
+        dist = getattr(run, 'distribution', _ONE)
+        if getattr(dist, 'num_replicas_in_sync', 1) > 1: spe = 1     # Keras 3 + MirroredStrategy fails with several steps per call
+        with dist.scope(): return _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate,
+            learning_rate_patience, early_stopping_patience, plot, n_preview, plot_frac, verbose, tensorboard, callbacks, resume, spe, jit_compile)
 
 def _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate, learning_rate_patience, early_stopping_patience,
          plot, n_preview, plot_frac, verbose, tensorboard, callbacks, resume, spe, jit_compile):
