@@ -14,7 +14,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['GRAPH_MEMORY_BUDGET', 'GRAPH_MEMORY_SHARE', 'BYTES_PER_ENTRY', 'WORKFLOW_METHODS', 'SETTINGS', 'check_key',
-           'check_name', 'check_bool', 'check_number', 'nonfinite_rows', 'sample_rows', 'available_memory',
+           'check_name', 'check_bool', 'check_number', 'nonfinite_rows', 'get_rep', 'sample_rows', 'available_memory',
            'graph_memory_budget', 'estimate_graph_entries', 'check_graph_memory', 'radius_graph', 'Phenocoder']
 
 # %% ../nbs/00_core.ipynb #08edcd19
@@ -84,6 +84,24 @@ def nonfinite_rows(
         return np.unique(np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))[~np.isfinite(x.data)])
     x = np.asarray(x, dtype=np.float64)
     return np.flatnonzero(~np.isfinite(x).all(axis=tuple(range(1, x.ndim))))
+
+# %% ../nbs/00_core.ipynb #90084947
+def get_rep(
+    adata,                  # AnnData
+    use_rep:str|None=None,  # an `.obsm` key or a layer (e.g. 'spatial_message_passing'), or None (or 'X') for `.X`
+    dtype=np.float64,       # dtype of the array returned
+)->np.ndarray:              # (n_obs, n_features), dense
+    "The features of a table: `.obsm[use_rep]`, `.layers[use_rep]` or `.X`, dense, checked for NaN/inf (the rows named)."
+    if use_rep is None or (use_rep == 'X' and 'X' not in adata.obsm): x, name = adata.X, '.X'
+    elif use_rep in adata.obsm: x, name = adata.obsm[use_rep], f".obsm[{use_rep!r}]"
+    else:
+        check_key(use_rep, list(adata.obsm) + list(adata.layers), 'obsm key or layer (use_rep)')
+        x, name = adata.layers[use_rep], f".layers[{use_rep!r}]"
+    if x is None: raise ValueError(f"{name} is empty; pass `use_rep`, an .obsm key holding the features.")
+    x = np.asarray(x.toarray() if sparse.issparse(x) else x, dtype=dtype).reshape(adata.n_obs, -1)
+    if len(bad := nonfinite_rows(x)): raise ValueError(f"{name} (use_rep) has NaN or infinite values in {len(bad)} row(s), "
+                                                       f"e.g. object {str(adata.obs_names[bad[0]])!r}.")
+    return x
 
 # %% ../nbs/00_core.ipynb #cadbae11
 def sample_rows(

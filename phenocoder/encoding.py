@@ -13,12 +13,11 @@ from scipy import sparse
 import anndata as ad
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import check_key, check_number, nonfinite_rows, radius_graph, sample_rows, Phenocoder
+from .core import check_key, check_number, get_rep, nonfinite_rows, radius_graph, sample_rows, Phenocoder
 from .patches import iter_sample_patches, sample_range, sample_image, image_channels, _sample_table, _sample_part
 from .distributed import get_client, store_path, run_tasks, worker_address
 from .data import check_objects
 from .model import PhenoModel, one_hot
-from .evaluation import get_rep
 import phenocoder.training  # noqa: F401  (Phenocoder.load_model, used when `model_config` is a path)
 
 # %% auto #0

@@ -7,35 +7,19 @@ from __future__ import annotations
 import itertools, math, warnings
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from scipy.stats import multinomial
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
 from sklearn.neighbors import NearestNeighbors
-from .core import check_key
+from .core import check_key, get_rep
+_all_ = ['get_rep']        # defined in core (shared with the plots); part of this module's API
 
 # %% auto #0
-__all__ = ['get_rep', 'standardise', 'get_obs', 'knn_indices', 'knn_vote', 'vote_chance', 'mixing_chance', 'cluster_agreement',
-           'phenotype_recovery', 'batch_mixing', 'sample_separation', 'pixel_pca_baseline']
+__all__ = ['standardise', 'get_obs', 'knn_indices', 'knn_vote', 'vote_chance', 'mixing_chance', 'cluster_agreement',
+           'phenotype_recovery', 'batch_mixing', 'sample_separation', 'pixel_pca_baseline', 'get_rep']
 
 # %% ../nbs/11_evaluation.ipynb #b17e9359
-def get_rep(
-    adata,                  # AnnData
-    use_rep:str|None=None,  # an `.obsm` key or a layer (e.g. 'spatial_message_passing'), or None (or 'X') for `.X`
-)->np.ndarray:              # (n_obs, n_features) float64, dense
-    "The features to evaluate: `.obsm[use_rep]`, `.layers[use_rep]` or `.X`, dense, checked for NaN/inf."
-    if use_rep is None or (use_rep == 'X' and 'X' not in adata.obsm): x, name = adata.X, '.X'
-    elif use_rep in adata.obsm: x, name = adata.obsm[use_rep], f".obsm[{use_rep!r}]"
-    else:
-        check_key(use_rep, list(adata.obsm) + list(adata.layers), 'obsm key or layer (use_rep)')
-        x, name = adata.layers[use_rep], f".layers[{use_rep!r}]"
-    if x is None: raise ValueError(f"{name} is empty; pass `use_rep`, an .obsm key holding the features.")
-    x = x.toarray() if sparse.issparse(x) else np.asarray(x)
-    x = np.asarray(x, dtype=np.float64).reshape(adata.n_obs, -1)
-    if not np.isfinite(x).all(): raise ValueError(f"{name} has {int((~np.isfinite(x)).sum())} NaN or infinite values.")
-    return x
-
 def standardise(x:np.ndarray)->np.ndarray:
     "Each column to mean 0 and sd 1 (constant columns to 0)."
     sd = x.std(axis=0)

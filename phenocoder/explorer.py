@@ -8,10 +8,10 @@ import base64, io
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
-from .core import check_key, Phenocoder
+from .core import check_key, get_rep, Phenocoder
 from .patches import sample_patches, load_dataset, PatchDataset
 from .plots import *
-from .plots import _categories, _GREY, _representation, _done, _image_of
+from .plots import _categories, _GREY, _done, _image_of
 
 # %% auto #0
 __all__ = ['PatchSource', 'LatentIndex', 'Explorer', 'Views', 'to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery',
@@ -127,7 +127,7 @@ class LatentIndex:
     @property
     def latents(self)->np.ndarray:
         "The latent matrix (n_obs, d)."
-        if self._lat is None: self._lat = _representation(self.adata, self.use_rep)
+        if self._lat is None: self._lat = get_rep(self.adata, self.use_rep, np.float32)
         return self._lat
 
     def neighbours(self, names, k:int)->tuple:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io, numbers, warnings
 import numpy as np
 import pandas as pd
-from .core import check_key, nonfinite_rows, Phenocoder
+from .core import check_key, get_rep, Phenocoder
 
 # %% auto #0
 __all__ = ['to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery', 'reconstruct', 'plot_reconstructions',
@@ -457,16 +457,6 @@ def plot_embedding(
     fig.tight_layout()
     return _done(fig)
 
-def _representation(adata, use_rep:str|None)->np.ndarray:
-    "The matrix to embed: `.X` (None or 'X'), a layer, or an `.obsm` key."
-    if use_rep in (None, 'X'): x = adata.X
-    elif use_rep in adata.layers: x = adata.layers[use_rep]
-    else: x = adata.obsm[check_key(use_rep, list(adata.layers) + list(adata.obsm), 'layer or obsm key (representation)')]
-    x = (x.toarray() if hasattr(x, 'toarray') else np.asarray(x)).astype(np.float32, copy=False)
-    if len(bad := nonfinite_rows(x)): raise ValueError(f"The representation {use_rep or 'X'!r} (use_rep) has NaN or infinite values "
-                                                       f"in {len(bad)} row(s), e.g. object {adata.obs_names[bad[0]]!r}.")
-    return x
-
 def latent_umap(
     adata,                   # table with latents in `.X` (or `use_rep`)
     use_rep:str|None=None,   # None/'X', a layer (e.g. 'spatial_message_passing') or an `.obsm` key
@@ -479,7 +469,7 @@ def latent_umap(
     import scanpy as sc
     import anndata as ad
     basis = basis or ('X_umap' if use_rep in (None, 'X') else f'X_umap_{use_rep}')
-    x = _representation(adata, use_rep)
+    x = get_rep(adata, use_rep, np.float32)
     if adata.n_obs < 3: raise ValueError(f"A UMAP needs at least 3 objects; the table has {adata.n_obs}.")
     tmp = ad.AnnData(x)
     sc.pp.neighbors(tmp, n_neighbors=min(n_neighbors, adata.n_obs - 1), use_rep='X', random_state=seed)
