@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch_to
 from .core import check_key
-from .store import is_url, local_path, upload_folder, download_folder
+from .store import is_url, local_path, upload_folder, download_folder, recover_upload
 
 # %% auto #0
 __all__ = ['CONFIG', 'WEIGHTS', 'one_hot', 'file_digest', 'recover_folder', 'swap_in', 'PhenoModel', 'write_json', 'read_config',
@@ -227,6 +227,7 @@ def read_config(path)->dict:
     "A model folder's `config.json` (the folder or the file; a path or an fsspec URL), with errors that name the file and what is wrong."
     if is_url(path):
         fs, p, url = _url_fs(path)
+        recover_upload(url, CONFIG, (WEIGHTS,))     # an upload that died while copying into place is finished first
         try: text = fs.cat_file(f'{p}/{CONFIG}')
         except FileNotFoundError:
             raise FileNotFoundError(f"No {CONFIG} in {url!r}: not a model folder, or its upload did not complete "
@@ -241,7 +242,8 @@ def model_exists(path)->bool:
     "Whether folder or URL `path` holds a trained model (for a URL: a complete upload, `config.json` and `model.keras`)."
     if not is_url(path):
         dest = local_path(path); recover_folder(dest); return (dest / WEIGHTS).exists()
-    fs, p, _ = _url_fs(path)
+    fs, p, url = _url_fs(path)
+    recover_upload(url, CONFIG, (WEIGHTS,))
     return fs.exists(f'{p}/{CONFIG}') and fs.exists(f'{p}/{WEIGHTS}')
 
 def write_untrained(path, config:dict):

@@ -16,7 +16,8 @@ from .core import check_name
 # %% auto #0
 __all__ = ['FORMAT', 'RESERVED_NAMES', 'CHECKSUMMED', 'file_records', 'verify_files', 'chunk_file', 'CheckedPatches',
            'PatchDataset', 'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks', 'list_datasets',
-           'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder', 'download_folder', 'hold_lock']
+           'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder', 'recover_upload', 'download_folder',
+           'hold_lock']
 
 # %% ../nbs/02a_store.ipynb #aa1bb013
 FORMAT = 1
@@ -409,20 +410,53 @@ def _load_remote(url, dataset:str)->PatchDataset:
     return PatchDataset(f'{url}/{dataset}', CheckedPatches(d, arr, meta, fs), table, csv('stats.csv', {'sample': str, 'channel': str}), meta)
 
 # %% ../nbs/02a_store.ipynb #47af47dc
-def upload_folder(
-    local,                   # a finished local folder (e.g. a saved model)
-    url:str,                 # where it goes (an fsspec URL; a local path or file:// works too)
-    commit:str|None='config.json',# the file that marks the folder complete: removed first, written last (None: no marker)
-):
-    "Copy a local folder to `url` (replacing what is there) so that it never reads as complete before it is: `commit` is removed first, written last."
-    import fsspec
-    local = Path(local); fs, dest = fsspec.core.url_to_fs(str(url).rstrip('/'))
-    if commit and fs.exists(f'{dest}/{commit}'): fs.rm_file(f'{dest}/{commit}')
-    if fs.exists(dest): fs.rm(dest, recursive=True)
+def _put_tree(fs, local:Path, dest:str, commit:str|None):
+    "Upload the files of folder `local` to fs path `dest`, `commit` (if any) last."
     files = sorted(p for p in local.rglob('*') if p.is_file() and p.name != commit)
     for p in files + ([local / commit] if commit else []):
         fs.makedirs(f'{dest}/{p.relative_to(local).parent.as_posix()}'.rstrip('/.'), exist_ok=True)
         fs.put_file(str(p), f'{dest}/{p.relative_to(local).as_posix()}')
+
+def _copy_in(fs, stage:str, dest:str, commit:str):
+    "Replace fs folder `dest` by a copy of the complete folder `stage` (copied on the store): `commit` removed first, written last."
+    if fs.exists(f'{dest}/{commit}'): fs.rm_file(f'{dest}/{commit}')
+    if fs.exists(dest): fs.rm(dest, recursive=True)
+    rel = sorted(p[len(stage) + 1:] for p in fs.find(stage))
+    for r in [r for r in rel if r != commit] + [commit]:
+        fs.makedirs(f'{dest}/{r}'.rsplit('/', 1)[0], exist_ok=True); fs.copy(f'{stage}/{r}', f'{dest}/{r}')
+    fs.rm(stage, recursive=True)
+
+def _stages(fs, dest:str, commit:str)->list:
+    "The complete staged copies `DEST.tmp-<time>-...` of an upload to fs folder `dest`, oldest first."
+    parent, name = dest.rsplit('/', 1) if '/' in dest else ('', dest)
+    try: near = fs.ls(parent or '/', detail=False)
+    except FileNotFoundError: return []
+    return sorted(p.rstrip('/') for p in near if p.rstrip('/').rsplit('/', 1)[-1].startswith(f'{name}.tmp-') and fs.exists(f"{p.rstrip('/')}/{commit}"))
+
+def upload_folder(
+    local,                   # a finished local folder (e.g. a saved model)
+    url:str,                 # where it goes (an fsspec URL; a local path or file:// works too)
+    commit:str|None='config.json',# the file that marks the folder complete (None: no marker, copied in place)
+):
+    "Copy a local folder to `url`, replacing what is there: uploaded whole to a sibling `URL.tmp-*` first (`commit` last), then copied into place on the store (`commit` removed first, written last). What was at `url` stays until the new copy is complete; `recover_upload` finishes a copy that died half-way."
+    import fsspec
+    local = Path(local); fs, dest = fsspec.core.url_to_fs(str(url).rstrip('/')); dest = dest.rstrip('/')
+    if not commit: _put_tree(fs, local, dest, None); return
+    stage = f'{dest}.tmp-{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:6]}'
+    _put_tree(fs, local, stage, commit)
+    _copy_in(fs, stage, dest, commit)
+
+def recover_upload(
+    url:str,                 # a folder written by `upload_folder`
+    commit:str='config.json',# the file that marks it complete
+    require:tuple=(),        # files a complete folder has besides `commit` (missing ones: not complete)
+)->bool:                     # whether it finished an interrupted copy
+    "If `url` is not complete but a complete staged copy of an upload to it is there (the upload died while copying it into place), finish the copy from the newest one."
+    import fsspec
+    fs, dest = fsspec.core.url_to_fs(str(url).rstrip('/')); dest = dest.rstrip('/')
+    if all(fs.exists(f'{dest}/{f}') for f in (commit, *require)) or not (st := _stages(fs, dest, commit)): return False
+    _copy_in(fs, st[-1], dest, commit)
+    return True
 
 def download_folder(
     url:str,                 # a folder written by `upload_folder`

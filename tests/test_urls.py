@@ -76,21 +76,45 @@ def test_corrupted_upload_refused(mem):
     with pytest.raises(ValueError, match=f"'{url}/model.keras' is damaged"): PhenoModel.load(url)
 
 
-def test_interrupted_upload_not_complete(mem, monkeypatch):
-    "An upload that dies before its config.json: the folder is not a model (and the old one no longer reads as complete)."
-    url = f'{mem}/m/tiny'; pm = _tiny(); pm.save(url)
+def _tiny_other():
+    "Another tiny model (other weights), to tell an old save from a new one."
+    from phenocoder.cvae import CVAE
+    net = CVAE(input_shape=(16, 16, 2), n_latent_dim=3, n_dense_dim=8, conv_layers=(4, 8), seed=1)
+    return PhenoModel(net, {'name': 'tiny', 'model_class': 'CVAE', 'model': net.get_config(), 'conditions': [], 'trained': True})
+
+
+def _dying(monkeypatch, method:str):
+    "Make the memory filesystem's `method` (put_file: staging; copy: copying into place) fail on config.json."
     from fsspec.implementations.memory import MemoryFileSystem
-    put = MemoryFileSystem.put_file
-    def dying(self, lpath, rpath, *a, **k):
-        if rpath.endswith('config.json'): raise ConnectionError('network gone')
-        return put(self, lpath, rpath, *a, **k)
-    monkeypatch.setattr(MemoryFileSystem, 'put_file', dying)
-    with pytest.raises(ConnectionError): pm.save(url, overwrite=True)
+    orig = getattr(MemoryFileSystem, method)
+    def dying(self, a, b, *x, **k):
+        if b.endswith('config.json'): raise ConnectionError('network gone')
+        return orig(self, a, b, *x, **k)
+    monkeypatch.setattr(MemoryFileSystem, method, dying)
+
+
+def test_interrupted_upload_keeps_or_finishes(mem, monkeypatch):
+    "A replacement that dies while uploading keeps the old model; one that dies while copying into place is finished on the next read."
+    url, x = f'{mem}/m/tiny', np.random.default_rng(0).uniform(size=(5, 16, 16, 2)).astype('float32')
+    old, new = _tiny(), _tiny_other(); old.save(url)
+    z_old, z_new = old.get_latent_representation(x), new.get_latent_representation(x)
+    assert np.abs(z_old - z_new).max() > 1e-3
+    _dying(monkeypatch, 'put_file')
+    with pytest.raises(ConnectionError): new.save(url, overwrite=True)
     monkeypatch.undo()
-    fs = fsspec.filesystem('memory')
-    assert fs.exists(f'{url[len("memory://"):]}/model.keras') and not model_exists(url)
+    assert model_exists(url)
+    np.testing.assert_allclose(PhenoModel.load(url).get_latent_representation(x), z_old, atol=1e-6)   # the old model, untouched
+    _dying(monkeypatch, 'copy')
+    with pytest.raises(ConnectionError): new.save(url, overwrite=True)
+    monkeypatch.undo()
+    fs, p = fsspec.filesystem('memory'), url[len('memory://'):]
+    assert not fs.exists(f'{p}/config.json')                                        # half copied into place ...
+    assert model_exists(url)                                                        # ... and finished from the staged copy
+    np.testing.assert_allclose(PhenoModel.load(url).get_latent_representation(x), z_new, atol=1e-6)
+    fs.rm_file(f'{p}/config.json')                                                  # no staged copy left: not a model
+    assert not model_exists(url)
     with pytest.raises(FileNotFoundError, match=f"No config.json in '{url}'.*upload did not complete"): PhenoModel.load(url)
-    pm.save(url); assert PhenoModel.load(url).path == url                 # no complete model there: saved without overwrite
+    new.save(url); assert PhenoModel.load(url).path == url                          # no complete model there: saved without overwrite
 
 
 def test_tensorboard_logs_follow_a_url_dataset(sdata, mem):
