@@ -328,7 +328,8 @@ def _ids_in_labels(lab, ids, idx, names, name):
     found = seen[want]
     bad = rest[~found]
     raise ValueError(f"{len(bad)} objects have an instance id absent from labels {name!r}: {_name_rows(names, bad)} "
-                     f"(ids {ids[bad][:5].tolist()}).")
+                     f"(ids {ids[bad][:5].tolist()}). Masking cuts each object out by its own label: fix the labels or the "
+                     f"table's ids, drop these objects from the table, or cut without a mask (mask=None).")
 
 # %% ../nbs/01_data.ipynb #f9e45dab
 def check_objects(
