@@ -14,10 +14,10 @@ import pandas as pd
 from .core import check_name
 
 # %% auto #0
-__all__ = ['FORMAT', 'RESERVED_NAMES', 'CHECKSUMMED', 'file_records', 'verify_files', 'chunk_file', 'CheckedPatches',
-           'PatchDataset', 'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks', 'list_datasets',
-           'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder', 'recover_upload', 'download_folder',
-           'hold_lock']
+__all__ = ['FORMAT', 'RESERVED_NAMES', 'CHECKSUMMED', 'STAGE_MAX_AGE', 'file_records', 'verify_files', 'chunk_file',
+           'CheckedPatches', 'PatchDataset', 'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks',
+           'list_datasets', 'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder', 'recover_upload',
+           'download_folder', 'hold_lock']
 
 # %% ../nbs/02a_store.ipynb #aa1bb013
 FORMAT = 1
@@ -426,12 +426,19 @@ def _copy_in(fs, stage:str, dest:str, commit:str):
         fs.makedirs(f'{dest}/{r}'.rsplit('/', 1)[0], exist_ok=True); fs.copy(f'{stage}/{r}', f'{dest}/{r}')
     fs.rm(stage, recursive=True)
 
-def _stages(fs, dest:str, commit:str)->list:
-    "The complete staged copies `DEST.tmp-<time>-...` of an upload to fs folder `dest`, oldest first."
+STAGE_MAX_AGE = 86_400    # seconds after which a staged upload copy that was never copied into place is removed
+
+def _stages(fs, dest:str, commit:str|None=None)->list:
+    "The staged copies `DEST.tmp-<time_ns>-...` of uploads to fs folder `dest` (with `commit`: the complete ones), oldest first."
     parent, name = dest.rsplit('/', 1) if '/' in dest else ('', dest)
-    try: near = fs.ls(parent or '/', detail=False)
+    try: near = [p.rstrip('/') for p in fs.ls(parent or '/', detail=False)]
     except FileNotFoundError: return []
-    return sorted(p.rstrip('/') for p in near if p.rstrip('/').rsplit('/', 1)[-1].startswith(f'{name}.tmp-') and fs.exists(f"{p.rstrip('/')}/{commit}"))
+    near = [p for p in near if p.rsplit('/', 1)[-1].startswith(f'{name}.tmp-')]
+    return sorted((p for p in near if commit is None or fs.exists(f'{p}/{commit}')), key=_stage_time)
+
+def _stage_time(p:str)->int:
+    try: return int(p.rsplit('.tmp-', 1)[1].split('-')[0])
+    except (IndexError, ValueError): return 0
 
 def upload_folder(
     local,                   # a finished local folder (e.g. a saved model)
@@ -445,6 +452,8 @@ def upload_folder(
     stage = f'{dest}.tmp-{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:6]}'
     _put_tree(fs, local, stage, commit)
     _copy_in(fs, stage, dest, commit)
+    for old in _stages(fs, dest):            # copies of uploads that died long ago (none is still running)
+        if time.time_ns() - _stage_time(old) > STAGE_MAX_AGE * 1e9: fs.rm(old, recursive=True)
 
 def recover_upload(
     url:str,                 # a folder written by `upload_folder`
