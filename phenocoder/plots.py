@@ -10,9 +10,9 @@ import pandas as pd
 from .core import check_key, get_rep, Phenocoder
 
 # %% auto #0
-__all__ = ['to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery', 'reconstruct', 'plot_reconstructions',
+__all__ = ['NORMALIZE', 'to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery', 'reconstruct', 'plot_reconstructions',
            'plot_counterfactuals', 'obs_values', 'image_rgb', 'plot_tissue', 'plot_embedding', 'latent_umap',
-           'plot_latent_umap', 'embed_2d', 'plot_latents', 'plot_training_history']
+           'plot_latent_umap', 'contingency', 'plot_contingency', 'embed_2d', 'plot_latents', 'plot_training_history']
 
 # %% ../nbs/09a_plots.ipynb #6da2b5cb
 def _check_channels(channels, n_channels:int)->list:
@@ -494,6 +494,68 @@ def plot_latent_umap(
     if recompute or basis not in adata.obsm: latent_umap(adata, use_rep, basis, n_neighbors, min_dist, seed)
     kwargs.setdefault('names', False)
     return plot_embedding(adata, color, basis=basis, **kwargs)
+
+# %% ../nbs/09a_plots.ipynb #a77b3cb8
+NORMALIZE = ('row', 'column', None)
+
+def _category_column(adata, key:str, role:str)->pd.Series:
+    "`.obs[key]` as a categorical without unused categories; numbers with decimals or missing values are an error naming the column."
+    s = adata.obs[check_key(key, adata.obs.columns, f'obs column ({role})')]
+    if pd.api.types.is_float_dtype(s.dtype):
+        raise ValueError(f"obs column {key!r} ({role}) holds decimal numbers; expected categories (clusters, labels, batches, samples).")
+    if (n := int(s.isna().sum())): raise ValueError(f"obs column {key!r} ({role}) has {n} missing values; fill or drop them first.")
+    return (s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype(str).astype('category')).cat.remove_unused_categories()
+
+def contingency(
+    adata,                     # AnnData, one row per object
+    key:str,                   # `.obs` column of the rows (e.g. 'leiden')
+    by:str,                    # `.obs` column of the columns (e.g. 'phenotype', 'batch')
+    normalize:str|None='row',  # 'row': shares of each row; 'column': shares of each column; None: counts
+)->pd.DataFrame:               # rows: the categories of `key`; columns: those of `by`
+    "How the objects of each category of `key` spread over the categories of `by`."
+    if normalize not in NORMALIZE: raise ValueError(f"normalize={normalize!r}: expected one of {list(NORMALIZE)}.")
+    a, b = _category_column(adata, key, 'key'), _category_column(adata, by, 'by')
+    n = np.zeros((len(a.cat.categories), len(b.cat.categories)), np.int64)
+    np.add.at(n, (a.cat.codes.to_numpy(), b.cat.codes.to_numpy()), 1)
+    df = pd.DataFrame(n, index=pd.Index(a.cat.categories.astype(str), name=key), columns=pd.Index(b.cat.categories.astype(str), name=by))
+    if normalize == 'row': return df.div(df.sum(axis=1), axis=0)
+    return df.div(df.sum(axis=0), axis=1) if normalize == 'column' else df
+
+def plot_contingency(
+    adata,                     # AnnData, one row per object
+    key:str,                   # `.obs` column of the rows (e.g. 'leiden')
+    by,                        # `.obs` column(s) of the columns, one panel each (e.g. ['phenotype', 'batch'])
+    normalize:str|None='row',  # what each cell shows: 'row' / 'column' shares, or None (counts)
+    annotate:bool|None=None,   # write each cell's number of objects (None: when a panel has at most 400 cells)
+    ncols:int=3,               # panels per row
+    panel_size:float=4,        # inches per panel
+    cmap:str='Blues',          # colour map
+):
+    "Heatmaps of how the categories of `key` spread over those of each column in `by`, rows ordered as a staircase; ARI in each title."
+    from sklearn.metrics import adjusted_rand_score
+    bys = [by] if isinstance(by, str) else list(by)
+    if not bys: raise ValueError("`by` is empty: name at least one .obs column.")
+    counts = [contingency(adata, key, b, None) for b in bys]
+    first = counts[0].div(counts[0].sum(axis=1), axis=0).to_numpy()
+    order = np.lexsort((-first.max(axis=1), first.argmax(axis=1)))        # by dominant column, then its share
+    fig, axes = _axes_grid(len(bys), ncols, panel_size)
+    a = _category_column(adata, key, 'key').astype(str)
+    for ax, b, n in zip(axes, bys, counts):
+        n = n.iloc[order]
+        v = contingency(adata, key, b, normalize).iloc[order].to_numpy(np.float64)
+        im = ax.imshow(v, cmap=cmap, aspect='auto', vmin=0, vmax=1 if normalize else None, interpolation='nearest')
+        if annotate or annotate is None and n.size <= 400:
+            dark = 0.55 if normalize else 0.55 * (v.max() or 1)      # white text on the darker cells
+            for (r, c), cnt in np.ndenumerate(n.to_numpy()):
+                if cnt: ax.text(c, r, str(cnt), ha='center', va='center', fontsize=7, color='w' if v[r, c] > dark else 'k')
+        ax.set_xticks(range(n.shape[1]), n.columns, rotation=90 if n.shape[1] > 6 else 0, fontsize=8)
+        ax.set_yticks(range(n.shape[0]), n.index, fontsize=8)
+        ax.set_xlabel(b); ax.set_ylabel(key)
+        ari = adjusted_rand_score(a, _category_column(adata, b, 'by').astype(str))
+        ax.set_title(f'{key} by {b} (ARI {ari:.2f})', fontsize=10)
+        fig.colorbar(im, ax=ax, shrink=0.7, label={'row': 'share of row', 'column': 'share of column', None: 'objects'}[normalize])
+    fig.tight_layout()
+    return _done(fig)
 
 # %% ../nbs/09a_plots.ipynb #caca66cc
 def _embed_2d(z, method:str, seed:int)->tuple:
