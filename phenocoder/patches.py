@@ -16,7 +16,8 @@ from .core import check_key, check_name, check_bool, check_number, sample_rows, 
 from .data import check_objects
 from .intensity import _unwrap, _read, _iter_slices, STAT_NAMES, GLOBAL, slice_stats, image_stats, scale_ranges, _check_finite, _warn_flat
 from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_datasets, load_dataset,
-                               _check_dataset_name, _same_writer, ChunkWriter, write_region, write_edge_chunks, is_url, local_path, same_dir)
+                               _check_dataset_name, _same_writer, ChunkWriter, write_region, write_edge_chunks, is_url, local_path, same_dir,
+                               hold_lock, dataset_lock)
 from .distributed import get_client, store_path, open_elements, run_tasks, task_groups, split_large, TASKS_PER_THREAD, worker_address
 
 # %% auto #0
@@ -404,31 +405,32 @@ def generate_dataset(
         instance_key(adata, table_key)
         for s in samples: sample_labels(sdata, s, labels_key, sample_image(sdata, s, image_key))
     check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask else None, samples=samples)
-    client = get_client(client)
-    path = store_path(sdata, [f'images/{image_key}_{s}' for s in samples] + ([f'labels/{labels_key}_{s}' for s in samples]
-                      if mask else []), 'generate_dataset', dir_dataset) if client is not None else None
-    rows, cents, imgs = _select(adata, sample_key, key, samples, image_key, sdata, ps, drop_border, n_patches, rng)
-    first = imgs[samples[0]]; channels = image_channels(first)
-    for s in samples:
-        if image_channels(imgs[s]) != channels:
-            raise ValueError(f"Image of sample {s!r} has channels {image_channels(imgs[s])}, sample {samples[0]!r} has {channels}.")
-        if imgs[s].ndim != first.ndim:
-            raise ValueError(f"Image of sample {s!r} has dims {tuple(imgs[s].dims)}, sample {samples[0]!r} has {tuple(first.dims)}: "
-                             "the images of a dataset must be all 2D or all 3D.")
-    stats = _intensity_stats(sdata, samples, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key))
-    meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
-                spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),
-                scale_per_sample=bool(scale_per_sample), ranges=scale_ranges(stats, channels, scale_per_sample),
-                table_key=table_key, sample_key=sample_key, image_key=image_key, samples=samples,
-                metadata_keys=metadata_keys, drop_border=bool(drop_border), seed=int(seed), n_samples=None if n_samples is None else int(n_samples),
-                ndim=3 if imgs[samples[0]].ndim == 4 else 2, fill=0.0, row_order='sample, z, table order',
-                mask=mask, mask_dilation=mask_dilation, labels_key=labels_key,
-                input_channels=channels + (['mask'] if mask == 'channel' else []))
-    _warn_flat(meta['ranges'], channels, scale_percentile, scale)
-    table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
-    root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
-    uid = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
-    return _same_writer(load_dataset(root, dataset), uid)       # another writer of this name may have replaced it since
+    with hold_lock(dataset_lock(dir_dataset, dataset), f"Dataset {dataset!r}"):   # one writer of a dataset at a time
+        client = get_client(client)
+        path = store_path(sdata, [f'images/{image_key}_{s}' for s in samples] + ([f'labels/{labels_key}_{s}' for s in samples]
+                          if mask else []), 'generate_dataset', dir_dataset) if client is not None else None
+        rows, cents, imgs = _select(adata, sample_key, key, samples, image_key, sdata, ps, drop_border, n_patches, rng)
+        first = imgs[samples[0]]; channels = image_channels(first)
+        for s in samples:
+            if image_channels(imgs[s]) != channels:
+                raise ValueError(f"Image of sample {s!r} has channels {image_channels(imgs[s])}, sample {samples[0]!r} has {channels}.")
+            if imgs[s].ndim != first.ndim:
+                raise ValueError(f"Image of sample {s!r} has dims {tuple(imgs[s].dims)}, sample {samples[0]!r} has {tuple(first.dims)}: "
+                                 "the images of a dataset must be all 2D or all 3D.")
+        stats = _intensity_stats(sdata, samples, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key))
+        meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
+                    spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),
+                    scale_per_sample=bool(scale_per_sample), ranges=scale_ranges(stats, channels, scale_per_sample),
+                    table_key=table_key, sample_key=sample_key, image_key=image_key, samples=samples,
+                    metadata_keys=metadata_keys, drop_border=bool(drop_border), seed=int(seed), n_samples=None if n_samples is None else int(n_samples),
+                    ndim=3 if imgs[samples[0]].ndim == 4 else 2, fill=0.0, row_order='sample, z, table order',
+                    mask=mask, mask_dilation=mask_dilation, labels_key=labels_key,
+                    input_channels=channels + (['mask'] if mask == 'channel' else []))
+        _warn_flat(meta['ranges'], channels, scale_percentile, scale)
+        table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
+        root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
+        uid = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
+        return _same_writer(load_dataset(root, dataset), uid)       # another writer of this name may have replaced it since
 
 # %% ../nbs/02_patches.ipynb #566de288
 def _pos_int(v, name:str, none_ok:bool=False):

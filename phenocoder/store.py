@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_store.ipynb #6715b6a7
 from __future__ import annotations
-import json, os, shutil, socket, time, uuid, zlib
+import hashlib, json, os, shutil, socket, tempfile, time, uuid, zlib
 from contextlib import contextmanager
 try: import fcntl
 except ImportError: fcntl = None     # Windows: hold_lock does nothing
@@ -17,7 +17,7 @@ from .core import check_name
 __all__ = ['FORMAT', 'RESERVED_NAMES', 'CHECKSUMMED', 'STAGE_MAX_AGE', 'file_records', 'verify_files', 'chunk_file',
            'CheckedPatches', 'PatchDataset', 'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks',
            'list_datasets', 'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder', 'recover_upload',
-           'download_folder', 'hold_lock']
+           'download_folder', 'hold_lock', 'dataset_lock']
 
 # %% ../nbs/02a_store.ipynb #aa1bb013
 FORMAT = 1
@@ -510,3 +510,12 @@ def hold_lock(
     finally:
         path.unlink(missing_ok=True)     # removed while still held, then released
         f.close()
+
+def dataset_lock(
+    dir_dataset,             # a folder holding datasets, or an fsspec URL
+    dataset:str,             # the dataset name
+)->Path:                     # the lock file for `hold_lock`
+    "The lock of one dataset's writer: `.NAME.lock` in a local `dir_dataset`; for a URL, a file in this machine's temporary folder (it guards this machine only)."
+    if not is_url(dir_dataset): return local_path(dir_dataset) / f'.{dataset}.lock'
+    key = hashlib.sha1(f"{str(dir_dataset).rstrip('/')}/{dataset}".encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / 'phenocoder-locks' / f'{dataset}-{key}.lock'
