@@ -320,6 +320,10 @@ class Phenocoder(metaclass=_Workflow):
                          f"({', '.join(s[:6])}{', ...' if len(s) > 6 else ''})")
         if self.datasets: lines.append(f"  datasets: {', '.join(self.datasets)} in {self.data_dir}")
         if self.model_dir is not None:
-            lines.append(f"  model: {type(self.model).__name__ if self.model is not None else 'not built'} in {self.model_dir}")
+            lines.append(f"  model: {self.model!r}" if self.model is not None else f"  model: not built ({self.model_dir})")
+        if self.sdata is not None and 'phenocoder' in self.sdata.tables:
+            lat = self.sdata.tables['phenocoder']
+            lines.append(f"  latents: table 'phenocoder', {lat.n_obs:,} objects x {lat.n_vars} dims"
+                         + (f" (layers {', '.join(lat.layers)})" if len(lat.layers) else ''))
         if self.adata is not None: lines.append(f"  sample statistics: {self.adata.n_obs} rows x {self.adata.n_vars} columns")
         return '\n'.join(lines)

@@ -159,7 +159,9 @@ class PhenoModel:
         return self.decode(z, conditions, as_condition, batch_size)
 
     def __repr__(self):
-        m, st = self.module, 'trained' if self.trained else 'not trained'
+        m, tr = self.module, self.config.get('training') or {}
+        st = 'not trained' if not self.trained else (f"trained: {tr['epochs_run']} epoch{'s' * (tr['epochs_run'] != 1)}, best validation loss {tr['best_val_loss']:.4g}"
+                                                     if {'epochs_run', 'best_val_loss'} <= set(tr) else 'trained')
         cond = f"conditions {self.conditions} ({self.config.get('conditioning')})" if self.conditions else 'no conditions'
         return (f"PhenoModel({self.name!r}: {type(m).__name__}, {m.n_latent_dim} latent dims, input {tuple(m.patch_shape)}, "
                 f"{cond}; {st}{'' if self.path is None else f'; {self.path}'})")
