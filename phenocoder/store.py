@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_store.ipynb #6715b6a7
 from __future__ import annotations
-import hashlib, json, os, shutil, socket, tempfile, time, uuid, zlib
+import hashlib, json, os, shutil, socket, tempfile, time, uuid, warnings, zlib
 from contextlib import contextmanager
 try: import fcntl
 except ImportError: fcntl = None     # Windows: hold_lock does nothing
@@ -501,6 +501,10 @@ def hold_lock(
         except BlockingIOError:
             f.seek(0); who = f.read().strip() or 'another process'; f.close()
             raise RuntimeError(f"{what} is in use by {who} (lock {str(path)!r}): wait for it to finish, or use another name.") from None
+        except OSError as e:             # a filesystem without locks (some network mounts): go on unguarded, say so
+            f.close(); path.unlink(missing_ok=True)
+            warnings.warn(f"{what} is not guarded against a second writer: the filesystem of {str(path)!r} does not lock files ({e}).")
+            yield; return
         if _same_file(path, f): break
         f.close()                        # its holder removed it as we opened it: take the new file
     try:
