@@ -10,7 +10,7 @@ import pandas as pd
 from .core import check_key, get_rep, Phenocoder
 
 # %% auto #0
-__all__ = ['NORMALIZE', 'to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery', 'reconstruct', 'plot_reconstructions',
+__all__ = ['to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery', 'reconstruct', 'plot_reconstructions',
            'plot_counterfactuals', 'obs_values', 'image_rgb', 'plot_tissue', 'plot_embedding', 'latent_umap',
            'plot_latent_umap', 'contingency', 'plot_contingency', 'embed_2d', 'plot_latents', 'plot_training_history']
 
@@ -496,7 +496,7 @@ def plot_latent_umap(
     return plot_embedding(adata, color, basis=basis, **kwargs)
 
 # %% ../nbs/09a_plots.ipynb #a77b3cb8
-NORMALIZE = ('row', 'column', None)
+_NORMALIZE = ('row', 'column', None)
 
 def _category_column(adata, key:str, role:str)->pd.Series:
     "`.obs[key]` as a categorical without unused categories; numbers with decimals or missing values are an error naming the column."
@@ -513,7 +513,7 @@ def contingency(
     normalize:str|None='row',  # 'row': shares of each row; 'column': shares of each column; None: counts
 )->pd.DataFrame:               # rows: the categories of `key`; columns: those of `by`
     "How the objects of each category of `key` spread over the categories of `by`."
-    if normalize not in NORMALIZE: raise ValueError(f"normalize={normalize!r}: expected one of {list(NORMALIZE)}.")
+    if normalize not in _NORMALIZE: raise ValueError(f"normalize={normalize!r}: expected one of {list(_NORMALIZE)}.")
     a, b = _category_column(adata, key, 'key'), _category_column(adata, by, 'by')
     n = np.zeros((len(a.cat.categories), len(b.cat.categories)), np.int64)
     np.add.at(n, (a.cat.codes.to_numpy(), b.cat.codes.to_numpy()), 1)
