@@ -141,7 +141,7 @@ class CheckedPatches:
         for i in np.unique(np.asarray(rows, np.int64) // cl).tolist():
             if i in self._ok: continue
             rel = chunk_file(i, self.arr.ndim)
-            if rel in files and zlib.crc32(self._bytes(rel)) != files[rel][1]:
+            if rel in files and zlib.crc32(self._bytes(f"{self.meta['data']}/{rel}" if self.meta.get('data') else rel)) != files[rel][1]:
                 raise _damaged(Path(self.path), rel, 'was changed after writing (checksum differs)')
             self._ok.add(i)
     def __getitem__(self, key):
@@ -360,19 +360,28 @@ def _fs(url:str)->tuple:
     url = str(url).rstrip('/'); fs, p = fsspec.core.url_to_fs(url)
     return fs, p.rstrip('/'), url
 
+def _version_time(name:str)->int:
+    try: return int(name.split('-')[1])
+    except (IndexError, ValueError): return 0
+
 def _write_remote(url, meta:dict, table, stats, fill, cl:int, shape:tuple):
-    "Write a dataset at an fsspec URL: the old `meta.json` removed first, every file written, the new `meta.json` last."
+    "Write a dataset at an fsspec URL into a new version folder `DATASET/v-<time>-<tag>/`, then `meta.json` (the commit: one whole object naming that folder), then remove the version it replaced. The old dataset stays complete until the new `meta.json` is there."
     import zarr
-    fs, root, url = _fs(url); d = f"{root}/{meta['dataset']}"
-    if fs.exists(f'{d}/meta.json'): fs.rm_file(f'{d}/meta.json')     # from here on the old copy reads as incomplete
-    if fs.exists(d): fs.rm(d, recursive=True)
-    fs.makedirs(d, exist_ok=True)
-    arr = zarr.open_array(f"{url}/{meta['dataset']}/patches.zarr", mode='w', shape=shape, chunks=(cl, *shape[1:]), dtype='float32')
+    fs, root, url = _fs(url); ds = meta['dataset']; d = f"{root}/{ds}"
+    old, uid = _remote_meta(fs, d), uuid.uuid4().hex
+    v = f'v-{time.time_ns()}-{uid[:8]}'; dd = f'{d}/{v}'
+    fs.makedirs(dd, exist_ok=True)
+    arr = zarr.open_array(f"{url}/{ds}/{v}/patches.zarr", mode='w', shape=shape, chunks=(cl, *shape[1:]), dtype='float32')
     fill(arr, cl)
-    fs.pipe_file(f'{d}/patches.csv', table.to_csv(index=False).encode())
-    fs.pipe_file(f'{d}/stats.csv', stats.to_csv(index=False).encode())
-    files = {p[len(d) + 1:]: [len(b := fs.cat_file(p)), zlib.crc32(b)] for p in sorted(fs.find(d))}
-    fs.pipe_file(f'{d}/meta.json', json.dumps({**meta, 'uid': (uid := uuid.uuid4().hex), 'files': files, 'complete': True}, indent=1).encode())
+    fs.pipe_file(f'{dd}/patches.csv', table.to_csv(index=False).encode())
+    fs.pipe_file(f'{dd}/stats.csv', stats.to_csv(index=False).encode())
+    files = {p[len(dd) + 1:]: [len(b := fs.cat_file(p)), zlib.crc32(b)] for p in sorted(fs.find(dd))}
+    fs.pipe_file(f'{d}/meta.json', json.dumps({**meta, 'uid': uid, 'data': v, 'files': files, 'complete': True}, indent=1).encode())
+    for p in fs.ls(d, detail=False):           # what the new version replaced, and versions of writers that died long ago
+        n = p.rstrip('/').rsplit('/', 1)[-1]
+        gone = n in ('patches.zarr', 'patches.csv', 'stats.csv') or n.startswith('v-') and n != v and (
+            n == (old or {}).get('data') or time.time_ns() - _version_time(n) > STAGE_MAX_AGE * 1e9)
+        if gone: fs.rm(p.rstrip('/'), recursive=True)
     return uid
 
 # %% ../nbs/02a_store.ipynb #c0aa102c
@@ -392,6 +401,7 @@ def _load_remote(url, dataset:str)->PatchDataset:
     import io, zarr
     fs, root, url = _fs(url); d = f'{root}/{dataset}'
     meta = _remote_meta(fs, d)
+    v = f"/{meta['data']}" if (meta or {}).get('data') else ''      # the version folder (none in the first layout)
     if meta is None and not fs.exists(d):
         raise FileNotFoundError(f"No dataset {dataset!r} in {url!r}; complete datasets there: {_list_remote(url) or 'none'}.")
     if (meta or {}).get('complete') is not True:
@@ -399,12 +409,12 @@ def _load_remote(url, dataset:str)->PatchDataset:
                            "interrupted or it is not a phenocoder dataset); run generate_dataset again.")
     if meta.get('format') != FORMAT: raise ValueError(f"Dataset {dataset!r} has format {meta.get('format')!r}; this version reads {FORMAT}.")
     for rel, (size, crc) in meta['files'].items():
-        try: got = fs.size(f'{d}/{rel}')
-        except FileNotFoundError: raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}/{rel}' is missing; run generate_dataset again.") from None
-        if got != size or rel in CHECKSUMMED and zlib.crc32(fs.cat_file(f'{d}/{rel}')) != crc:
-            raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}/{rel}' differs from what was written; run generate_dataset again.")
-    csv = lambda n, dt: pd.read_csv(io.BytesIO(fs.cat_file(f'{d}/{n}')), dtype=dt)
-    table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), zarr.open_array(f'{url}/{dataset}/patches.zarr', mode='r')
+        try: got = fs.size(f'{d}{v}/{rel}')
+        except FileNotFoundError: raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}{v}/{rel}' is missing; run generate_dataset again.") from None
+        if got != size or rel in CHECKSUMMED and zlib.crc32(fs.cat_file(f'{d}{v}/{rel}')) != crc:
+            raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}{v}/{rel}' differs from what was written; run generate_dataset again.")
+    csv = lambda n, dt: pd.read_csv(io.BytesIO(fs.cat_file(f'{d}{v}/{n}')), dtype=dt)
+    table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), zarr.open_array(f'{url}/{dataset}{v}/patches.zarr', mode='r')
     if not len(table) == arr.shape[0] == meta['n_patches']:
         raise OSError(f"Dataset {dataset!r} is damaged: {len(table):,} table rows, {arr.shape[0]:,} patches, meta.json records {meta['n_patches']:,}.")
     return PatchDataset(f'{url}/{dataset}', CheckedPatches(d, arr, meta, fs), table, csv('stats.csv', {'sample': str, 'channel': str}), meta)
