@@ -336,13 +336,13 @@ def initialize_model(
     dist, device_names = distribution(devices)
     name = check_name(name or ('condcvae' if conditions else 'cvae'), 'model name')
     model_dir = f"{str(dir_dataset).rstrip('/')}/models/{name}" if is_url(dir_dataset) else local_path(dir_dataset) / 'models' / name
+    opened, table = _open_datasets(dir_dataset, datasets, input_shape)      # they exist and agree (no folder made before)
     lock = lambda: hold_lock(lock_file(model_dir), f"Model {name!r}")   # not while another process trains it
     with lock(): trained = model_exists(model_dir)
     if trained and not overwrite:
         raise FileExistsError(f"Model {name!r} in {str(model_dir)!r} is trained: pass overwrite=True to replace it once "
                               f"the new one is trained, or choose another name.")
     keras.utils.set_random_seed(seed)
-    opened, table = _open_datasets(dir_dataset, datasets, input_shape)
     onehot, categories = one_hot(table, conditions)
     _warn_constant(categories); _warn_many(categories, len(table))
     train_idx, val_idx = split_by_sample(table['dataset'].astype(str) + '/' + table['sample'].astype(str), val_frac, seed)
