@@ -14,10 +14,10 @@ import pandas as pd
 from .core import check_name
 
 # %% auto #0
-__all__ = ['FORMAT', 'RESERVED_NAMES', 'CHECKSUMMED', 'STAGE_MAX_AGE', 'file_records', 'verify_files', 'chunk_file',
-           'CheckedPatches', 'PatchDataset', 'write_store', 'ChunkWriter', 'write_region', 'write_edge_chunks',
-           'list_datasets', 'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder', 'recover_upload',
-           'download_folder', 'hold_lock', 'dataset_lock']
+__all__ = ['FORMAT', 'RESERVED_NAMES', 'CHECKSUMMED', 'REMOTE_THREADS', 'STAGE_MAX_AGE', 'file_records', 'verify_files',
+           'chunk_file', 'CheckedPatches', 'PatchDataset', 'write_store', 'ChunkWriter', 'write_region',
+           'write_edge_chunks', 'list_datasets', 'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder',
+           'recover_upload', 'download_folder', 'hold_lock', 'dataset_lock']
 
 # %% ../nbs/02a_store.ipynb #aa1bb013
 FORMAT = 1
@@ -360,6 +360,18 @@ def _fs(url:str)->tuple:
     url = str(url).rstrip('/'); fs, p = fsspec.core.url_to_fs(url)
     return fs, p.rstrip('/'), url
 
+REMOTE_THREADS = 16      # concurrent requests when a dataset's files are read back from a URL (each request waits on the network)
+
+def _remote_records(fs, d:str)->dict:
+    "Size and CRC-32 of every file under fs folder `d` (relative paths), read back `REMOTE_THREADS` requests at a time."
+    from concurrent.futures import ThreadPoolExecutor
+    paths, out = sorted(fs.find(d)), {}
+    def one(p): b = fs.cat_file(p); return p[len(d) + 1:], [len(b), zlib.crc32(b)]
+    with ThreadPoolExecutor(REMOTE_THREADS) as ex:
+        for k in range(0, len(paths), 4 * REMOTE_THREADS):             # a bounded number of files in memory at once
+            out.update(ex.map(one, paths[k:k + 4 * REMOTE_THREADS]))
+    return out
+
 def _version_time(name:str)->int:
     try: return int(name.split('-')[1])
     except (IndexError, ValueError): return 0
@@ -375,7 +387,7 @@ def _write_remote(url, meta:dict, table, stats, fill, cl:int, shape:tuple):
     fill(arr, cl)
     fs.pipe_file(f'{dd}/patches.csv', table.to_csv(index=False).encode())
     fs.pipe_file(f'{dd}/stats.csv', stats.to_csv(index=False).encode())
-    files = {p[len(dd) + 1:]: [len(b := fs.cat_file(p)), zlib.crc32(b)] for p in sorted(fs.find(dd))}
+    files = _remote_records(fs, dd)
     fs.pipe_file(f'{d}/meta.json', json.dumps({**meta, 'uid': uid, 'data': v, 'files': files, 'complete': True}, indent=1).encode())
     for p in fs.ls(d, detail=False):           # what the new version replaced, and versions of writers that died long ago
         n = p.rstrip('/').rsplit('/', 1)[-1]
@@ -408,9 +420,12 @@ def _load_remote(url, dataset:str)->PatchDataset:
         raise RuntimeError(f"Dataset {dataset!r} in {url!r} is incomplete (no meta.json with complete=true: writing was "
                            "interrupted or it is not a phenocoder dataset); run generate_dataset again.")
     if meta.get('format') != FORMAT: raise ValueError(f"Dataset {dataset!r} has format {meta.get('format')!r}; this version reads {FORMAT}.")
+    base = f'{d}{v}'
+    found = {p[len(base) + 1:]: i.get('size') for p, i in fs.find(base, detail=True).items() if p.startswith(base + '/')}   # one listing, not a request a file
     for rel, (size, crc) in meta['files'].items():
-        try: got = fs.size(f'{d}{v}/{rel}')
-        except FileNotFoundError: raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}{v}/{rel}' is missing; run generate_dataset again.") from None
+        if (got := found.get(rel)) is None:
+            try: got = fs.size(f'{base}/{rel}')
+            except FileNotFoundError: raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}{v}/{rel}' is missing; run generate_dataset again.") from None
         if got != size or rel in CHECKSUMMED and zlib.crc32(fs.cat_file(f'{d}{v}/{rel}')) != crc:
             raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}{v}/{rel}' differs from what was written; run generate_dataset again.")
     csv = lambda n, dt: pd.read_csv(io.BytesIO(fs.cat_file(f'{d}{v}/{n}')), dtype=dt)
