@@ -15,7 +15,7 @@ from .core import check_name
 
 # %% auto #0
 __all__ = ['FORMAT', 'RESERVED_NAMES', 'CHECKSUMMED', 'REMOTE_THREADS', 'STAGE_MAX_AGE', 'file_records', 'verify_files',
-           'chunk_file', 'CheckedPatches', 'PatchDataset', 'write_store', 'ChunkWriter', 'write_region',
+           'chunk_file', 'open_patches', 'CheckedPatches', 'PatchDataset', 'write_store', 'ChunkWriter', 'write_region',
            'write_edge_chunks', 'list_datasets', 'load_dataset', 'is_url', 'local_path', 'same_dir', 'upload_folder',
            'recover_upload', 'download_folder', 'hold_lock', 'dataset_lock']
 
@@ -113,10 +113,49 @@ def chunk_file(i:int, ndim:int)->str:
     return 'patches.zarr/c/' + '/'.join([str(i)] + ['0'] * (ndim - 1))
 
 # %% ../nbs/02a_store.ipynb #a2f7c1b5
+def _verified_store():
+    "The class of `VerifiedStore` (zarr imported on first use)."
+    global _VS
+    if _VS is not None: return _VS
+    from zarr.storage import WrapperStore
+    class VerifiedStore(WrapperStore):
+        "A read-only zarr store that checks each chunk's bytes, as zarr reads them, against the size and CRC-32 in `meta.json` (once per chunk)."
+        def __init__(self, store, records:dict, where:str):
+            super().__init__(store)
+            self._records, self._where, self._ok = records, where, set()
+        def _check(self, key, buf):
+            rec = self._records.get(f'patches.zarr/{key}')
+            if buf is None or rec is None or key in self._ok: return
+            b = buf.to_bytes()
+            if len(b) != rec[0] or zlib.crc32(b) != rec[1]:
+                raise OSError(f"Dataset {self._where.rstrip('/').rsplit('/', 1)[-1]!r} is damaged: '{self._where}/patches.zarr/{key}' "
+                              "was changed after writing (checksum differs); run generate_dataset again.")
+            self._ok.add(key)
+        async def get(self, key, prototype, byte_range=None):
+            buf = await self._store.get(key, prototype, byte_range)
+            if byte_range is None: self._check(key, buf)
+            return buf
+        def __reduce__(self): return (_make_verified, (self._store, self._records, self._where))   # picklable (to workers)
+    _VS = VerifiedStore
+    return _VS
+_VS = None
+def _make_verified(store, records, where): return _verified_store()(store, records, where)
+
+def open_patches(
+    where:str,               # the folder (or URL) holding `patches.zarr`
+    records:dict|None,       # `meta['files']` (None: no records, nothing checked)
+    shown:str|None=None,     # the dataset's folder or URL as errors name it
+):
+    "The patch array of a dataset, read-only, each chunk checked against `records` as it is read (`VerifiedStore`)."
+    import zarr
+    path = f"{str(where).rstrip('/')}/patches.zarr"
+    inner = zarr.storage.FsspecStore.from_url(path, read_only=True) if is_url(where) else zarr.storage.LocalStore(path, read_only=True)
+    return zarr.open_array(_verified_store()(inner, records or {}, str(shown or where)) if records else inner, mode='r')
+
 class CheckedPatches:
-    "The zarr patch array of a dataset, read-only: each chunk's checksum verified when first read; replacement detected."
+    "The zarr patch array of a dataset, read-only: each chunk checked as it is read (`open_patches`); replacement detected."
     def __init__(self, path, arr, meta:dict, fs=None):   # fs: an fsspec filesystem holding `path` (None: a local folder)
-        self.fs, self.arr, self.meta, self._ok = fs, arr, meta, set()
+        self.fs, self.arr, self.meta = fs, arr, meta
         self.path = Path(path) if fs is None else str(path)
         self._stat = self._meta_stat()
     def _bytes(self, rel:str)->bytes: return (self.path / rel).read_bytes() if self.fs is None else self.fs.cat_file(f'{self.path}/{rel}')
@@ -134,23 +173,8 @@ class CheckedPatches:
             raise RuntimeError(f"Dataset {str(self.path).rstrip('/').rsplit('/', 1)[-1]!r} in {str(self.path).rstrip('/').rsplit('/', 1)[0]!r} was replaced or removed after it was "
                                "opened; open it again with load_dataset.")
         self._stat = self._meta_stat()
-    def _verify(self, rows):
-        "Verify the checksums of the chunks holding `rows` (first read only)."
-        files, cl = self.meta.get('files'), self.arr.chunks[0]
-        if not files: return
-        for i in np.unique(np.asarray(rows, np.int64) // cl).tolist():
-            if i in self._ok: continue
-            rel = chunk_file(i, self.arr.ndim)
-            if rel in files and zlib.crc32(self._bytes(f"{self.meta['data']}/{rel}" if self.meta.get('data') else rel)) != files[rel][1]:
-                raise _damaged(Path(self.path), rel, 'was changed after writing (checksum differs)')
-            self._ok.add(i)
     def __getitem__(self, key):
         self._check_same()
-        k0 = key[0] if isinstance(key, tuple) else key
-        n = self.arr.shape[0]
-        rows = np.arange(n)[k0] if isinstance(k0, (slice, int, np.integer)) or k0 is Ellipsis else np.asarray(k0)
-        if rows.dtype == bool: rows = np.flatnonzero(rows)
-        self._verify(np.where(np.atleast_1d(rows) < 0, np.atleast_1d(rows) + n, np.atleast_1d(rows)))
         return self.arr[key]
     def __array__(self, dtype=None, copy=None): return np.asarray(self[:], dtype)
     def __len__(self): return self.arr.shape[0]
@@ -334,7 +358,7 @@ def load_dataset(
     if meta.get('format') != FORMAT: raise ValueError(f"Dataset {dataset!r} has format {meta.get('format')!r}; this version reads {FORMAT}.")
     if 'files' in meta: verify_files(p, meta['files'])
     table = pd.read_csv(p / 'patches.csv', dtype={'sample': str, 'id': str, 'dataset': str})
-    arr = zarr.open_array(str(p / 'patches.zarr'), mode='r')
+    arr = open_patches(p, meta.get('files'))
     n = meta.get('n_patches', arr.shape[0])
     for what, k in ((str(p / 'patches.csv'), len(table)), (str(p / 'patches.zarr'), arr.shape[0])):
         if k != n: raise OSError(f"Dataset {dataset!r} is damaged: {what!r} has {k:,} rows, meta.json records {n:,} patches.")
@@ -429,7 +453,7 @@ def _load_remote(url, dataset:str)->PatchDataset:
         if got != size or rel in CHECKSUMMED and zlib.crc32(fs.cat_file(f'{d}{v}/{rel}')) != crc:
             raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}{v}/{rel}' differs from what was written; run generate_dataset again.")
     csv = lambda n, dt: pd.read_csv(io.BytesIO(fs.cat_file(f'{d}{v}/{n}')), dtype=dt)
-    table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), zarr.open_array(f'{url}/{dataset}{v}/patches.zarr', mode='r')
+    table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), open_patches(f'{url}/{dataset}{v}', meta['files'], f'{url}/{dataset}{v}')
     if not len(table) == arr.shape[0] == meta['n_patches']:
         raise OSError(f"Dataset {dataset!r} is damaged: {len(table):,} table rows, {arr.shape[0]:,} patches, meta.json records {meta['n_patches']:,}.")
     return PatchDataset(f'{url}/{dataset}', CheckedPatches(d, arr, meta, fs), table, csv('stats.csv', {'sample': str, 'channel': str}), meta)
