@@ -8,7 +8,10 @@ of `--chunk` rows is written with `phenocoder.store.write_store` to `slowmem://`
 
 - read back for the commit record (size and CRC-32 of every file): the package's `_remote_records`, `REMOTE_THREADS`
   requests at a time, against the baseline measured in the same run, one request after another (the earlier code);
-- checked on load (the size of every recorded file): the package's one listing, against one `size` request per file.
+- checked on load (the size of every recorded file): the package's one listing, against one `size` request per file;
+- read once, chunk by chunk, as training's first epoch streams it: through the package's `VerifiedStore` (each chunk's
+  CRC-32 checked on the bytes zarr fetched), against the earlier way, a plain zarr read plus a second request per chunk
+  for its checksum.
 
 Printed: requests, seconds, and the speed-up of each against its baseline (medians of `--repeat` runs).
 
@@ -75,14 +78,28 @@ def main():
 
     def baseline_records(): return {p[len(base) + 1:]: [len(b := fs.cat_file(p)), zlib.crc32(b)] for p in sorted(fs.find(base))}
     def baseline_sizes(): return {rel: fs.size(f'{base}/{rel}') for rel in meta['files']}
+    import zarr
+    plain = zarr.open_array(f'slowmem://bench/d/{meta["data"]}/patches.zarr', mode='r')
+    def baseline_read():
+        out = []
+        for i in range(0, plain.shape[0], a.chunk):
+            b = fs.cat_file(f"{base}/{store.chunk_file(i // a.chunk, 4)}")
+            assert zlib.crc32(b) == meta['files'][store.chunk_file(i // a.chunk, 4)][1]
+            out.append(plain[i:i + a.chunk])
+        return np.concatenate(out)
+    def ours_read():
+        p = store.open_patches(f'slowmem://bench/d/{meta["data"]}', meta['files'])
+        return np.concatenate([p[i:i + a.chunk] for i in range(0, p.shape[0], a.chunk)])
     rows = []
     for what, old, new in (('commit record (read back, CRC-32)', baseline_records, lambda: store._remote_records(fs, base)),
-                           ('load check (sizes)', baseline_sizes, lambda: store.load_dataset('slowmem://bench', 'd'))):
+                           ('load check (sizes)', baseline_sizes, lambda: store.load_dataset('slowmem://bench', 'd')),
+                           ('first read of every chunk', baseline_read, ours_read)):
         t_old, t_new = [], []
         for _ in range(a.repeat):
             ro, so, qo = timed(old); rn, sn, qn = timed(new)
             t_old.append(so); t_new.append(sn)
         if what.startswith('commit'): assert ro == rn, 'records differ'
+        if what.startswith('first'): assert np.array_equal(ro, rn), 'patches differ'
         rows.append((what, qo, statistics.median(t_old), qn, statistics.median(t_new)))
     print(f"{'step':<36}{'baseline requests':>18}{'s':>8}{'ours requests':>15}{'s':>8}{'speed-up':>10}")
     for what, qo, so, qn, sn in rows:
