@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch_to
 from .core import check_key
-from .store import is_url, local_path, upload_folder, download_folder, recover_upload
+from .store import is_url, local_path, upload_folder, download_folder, recover_upload, _pid_alive
 
 # %% auto #0
 __all__ = ['CONFIG', 'WEIGHTS', 'one_hot', 'file_digest', 'recover_folder', 'swap_in', 'PhenoModel', 'write_json', 'read_config',
@@ -55,12 +55,6 @@ def file_digest(path)->dict:
     with open(path, 'rb') as f:
         while b := f.read(4 << 20): crc, n = zlib.crc32(b, crc), n + len(b)
     return {'bytes': n, 'crc32': f'{crc:08x}'}
-
-def _pid_alive(pid:int)->bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
 
 def _siblings(dest:Path, kind:str)->list:
     "The `.NAME.<kind>-PID-...` folders beside `dest` whose writer process is gone (a live writer's are never touched), oldest first."

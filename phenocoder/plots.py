@@ -518,8 +518,12 @@ def contingency(
     n = np.zeros((len(a.cat.categories), len(b.cat.categories)), np.int64)
     np.add.at(n, (a.cat.codes.to_numpy(), b.cat.codes.to_numpy()), 1)
     df = pd.DataFrame(n, index=pd.Index(a.cat.categories.astype(str), name=key), columns=pd.Index(b.cat.categories.astype(str), name=by))
-    if normalize == 'row': return df.div(df.sum(axis=1), axis=0)
-    return df.div(df.sum(axis=0), axis=1) if normalize == 'column' else df
+    return _normalised(df, normalize)
+
+def _normalised(counts:pd.DataFrame, normalize:str|None)->pd.DataFrame:
+    "Counts as shares of each row ('row') or column ('column'), or as they are (None)."
+    if normalize == 'row': return counts.div(counts.sum(axis=1), axis=0)
+    return counts.div(counts.sum(axis=0), axis=1) if normalize == 'column' else counts
 
 def plot_contingency(
     adata,                     # AnnData, one row per object
@@ -536,13 +540,13 @@ def plot_contingency(
     bys = [by] if isinstance(by, str) else list(by)
     if not bys: raise ValueError("`by` is empty: name at least one .obs column.")
     counts = [contingency(adata, key, b, None) for b in bys]
-    first = counts[0].div(counts[0].sum(axis=1), axis=0).to_numpy()
+    first = _normalised(counts[0], 'row').to_numpy()
     order = np.lexsort((-first.max(axis=1), first.argmax(axis=1)))        # by dominant column, then its share
     fig, axes = _axes_grid(len(bys), ncols, panel_size)
     a = _category_column(adata, key, 'key').astype(str)
     for ax, b, n in zip(axes, bys, counts):
         n = n.iloc[order]
-        v = contingency(adata, key, b, normalize).iloc[order].to_numpy(np.float64)
+        v = _normalised(n, normalize).to_numpy(np.float64)
         im = ax.imshow(v, cmap=cmap, aspect='auto', vmin=0, vmax=1 if normalize else None, interpolation='nearest')
         if annotate or annotate is None and n.size <= 400:
             dark = 0.55 if normalize else 0.55 * (v.max() or 1)      # white text on the darker cells

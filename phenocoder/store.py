@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_store.ipynb #6715b6a7
 from __future__ import annotations
-import hashlib, json, os, shutil, socket, tempfile, time, uuid, warnings, zlib
+import functools, hashlib, json, os, shutil, socket, tempfile, time, uuid, warnings, zlib
 from contextlib import contextmanager
 try: import fcntl
 except ImportError: fcntl = None     # Windows: hold_lock does nothing
@@ -92,8 +92,10 @@ def file_records(
 
 CHECKSUMMED = ('patches.csv', 'stats.csv', 'patches.zarr/zarr.json')   # files whose CRC-32 is checked on load (chunks: when first read)
 
-def _damaged(p:Path, rel:str, what:str):
-    return OSError(f"Dataset {p.name!r} is damaged: {str(p / rel)!r} {what}; run generate_dataset again.")
+def _damaged(p, rel:str, what:str):
+    "The error for a damaged file `rel` of the dataset in folder (or at URL) `p`."
+    p = str(p).rstrip('/')
+    return OSError(f"Dataset {p.rsplit('/', 1)[-1]!r} is damaged: {p + '/' + rel!r} {what}; run generate_dataset again.")
 
 def verify_files(
     p:Path,                # the dataset folder
@@ -113,10 +115,9 @@ def chunk_file(i:int, ndim:int)->str:
     return 'patches.zarr/c/' + '/'.join([str(i)] + ['0'] * (ndim - 1))
 
 # %% ../nbs/02a_store.ipynb #a2f7c1b5
+@functools.cache
 def _verified_store():
-    "The class of `VerifiedStore` (zarr imported on first use)."
-    global _VS
-    if _VS is not None: return _VS
+    "The class `VerifiedStore` (defined on first use: zarr is imported only when patches are read)."
     from zarr.storage import WrapperStore
     class VerifiedStore(WrapperStore):
         "A read-only zarr store that checks each chunk's bytes, as zarr reads them, against the size and CRC-32 in `meta.json` (once per chunk)."
@@ -128,17 +129,15 @@ def _verified_store():
             if buf is None or rec is None or key in self._ok: return
             b = buf.to_bytes()
             if len(b) != rec[0] or zlib.crc32(b) != rec[1]:
-                raise OSError(f"Dataset {self._where.rstrip('/').rsplit('/', 1)[-1]!r} is damaged: '{self._where}/patches.zarr/{key}' "
-                              "was changed after writing (checksum differs); run generate_dataset again.")
+                raise _damaged(self._where, f'patches.zarr/{key}', 'was changed after writing (checksum differs)')
             self._ok.add(key)
         async def get(self, key, prototype, byte_range=None):
             buf = await self._store.get(key, prototype, byte_range)
             if byte_range is None: self._check(key, buf)
             return buf
         def __reduce__(self): return (_make_verified, (self._store, self._records, self._where))   # picklable (to workers)
-    _VS = VerifiedStore
-    return _VS
-_VS = None
+    return VerifiedStore
+
 def _make_verified(store, records, where): return _verified_store()(store, records, where)
 
 def open_patches(
@@ -396,8 +395,9 @@ def _remote_records(fs, d:str)->dict:
             out.update(ex.map(one, paths[k:k + 4 * REMOTE_THREADS]))
     return out
 
-def _version_time(name:str)->int:
-    try: return int(name.split('-')[1])
+def _start_time(name:str, marker:str)->int:
+    "The time (ns) a writer started, from a name `...<marker><time_ns>-...` it made (0 if there is none)."
+    try: return int(name.rsplit(marker, 1)[1].split('-')[0])
     except (IndexError, ValueError): return 0
 
 def _write_remote(url, meta:dict, table, stats, fill, cl:int, shape:tuple):
@@ -416,7 +416,7 @@ def _write_remote(url, meta:dict, table, stats, fill, cl:int, shape:tuple):
     for p in fs.ls(d, detail=False):           # what the new version replaced, and versions of writers that died long ago
         n = p.rstrip('/').rsplit('/', 1)[-1]
         gone = n in ('patches.zarr', 'patches.csv', 'stats.csv') or n.startswith('v-') and n != v and (
-            n == (old or {}).get('data') or time.time_ns() - _version_time(n) > STAGE_MAX_AGE * 1e9)
+            n == (old or {}).get('data') or time.time_ns() - _start_time(n, 'v-') > STAGE_MAX_AGE * 1e9)
         if gone: fs.rm(p.rstrip('/'), recursive=True)
     return uid
 
@@ -449,9 +449,9 @@ def _load_remote(url, dataset:str)->PatchDataset:
     for rel, (size, crc) in meta['files'].items():
         if (got := found.get(rel)) is None:
             try: got = fs.size(f'{base}/{rel}')
-            except FileNotFoundError: raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}{v}/{rel}' is missing; run generate_dataset again.") from None
+            except FileNotFoundError: raise _damaged(f'{url}/{dataset}{v}', rel, 'is missing') from None
         if got != size or rel in CHECKSUMMED and zlib.crc32(fs.cat_file(f'{d}{v}/{rel}')) != crc:
-            raise OSError(f"Dataset {dataset!r} is damaged: '{url}/{dataset}{v}/{rel}' differs from what was written; run generate_dataset again.")
+            raise _damaged(f'{url}/{dataset}{v}', rel, 'differs from what was written')
     csv = lambda n, dt: pd.read_csv(io.BytesIO(fs.cat_file(f'{d}{v}/{n}')), dtype=dt)
     table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), open_patches(f'{url}/{dataset}{v}', meta['files'], f'{url}/{dataset}{v}')
     if not len(table) == arr.shape[0] == meta['n_patches']:
@@ -483,11 +483,7 @@ def _stages(fs, dest:str, commit:str|None=None)->list:
     try: near = [p.rstrip('/') for p in fs.ls(parent or '/', detail=False)]
     except FileNotFoundError: return []
     near = [p for p in near if p.rsplit('/', 1)[-1].startswith(f'{name}.tmp-')]
-    return sorted((p for p in near if commit is None or fs.exists(f'{p}/{commit}')), key=_stage_time)
-
-def _stage_time(p:str)->int:
-    try: return int(p.rsplit('.tmp-', 1)[1].split('-')[0])
-    except (IndexError, ValueError): return 0
+    return sorted((p for p in near if commit is None or fs.exists(f'{p}/{commit}')), key=lambda p: _start_time(p, '.tmp-'))
 
 def upload_folder(
     local,                   # a finished local folder (e.g. a saved model)
@@ -502,7 +498,7 @@ def upload_folder(
     _put_tree(fs, local, stage, commit)
     _copy_in(fs, stage, dest, commit)
     for old in _stages(fs, dest):            # copies of uploads that died long ago (none is still running)
-        if time.time_ns() - _stage_time(old) > STAGE_MAX_AGE * 1e9: fs.rm(old, recursive=True)
+        if time.time_ns() - _start_time(old, '.tmp-') > STAGE_MAX_AGE * 1e9: fs.rm(old, recursive=True)
 
 def recover_upload(
     url:str,                 # a folder written by `upload_folder`
