@@ -307,3 +307,47 @@ def reconstruct(self:CVAE,
     _, c = self._split(inputs)
     return self.decode(self.encode(inputs, batch_size), c if as_conditions is None else as_conditions, batch_size)
 
+
+# %% ../nbs/03_cvae.ipynb #cce2fbd7
+def _fuses_steps(model)->bool:
+    "Whether `model`'s `fit` trains each block of `steps_per_execution` batches in one `lax.scan` (see `fuse_steps`)."
+    if keras.backend.backend() != 'jax' or model.steps_per_execution <= 1 or model.run_eagerly or not model.jit_compile: return False
+    if keras.distribution.distribution() is not None: return False
+    f = getattr(model, 'fuse_steps', 'auto')
+    if f == 'auto':
+        import jax
+        return jax.default_backend() != 'cpu'
+    return bool(f)
+
+def _signature(batch)->tuple:
+    "The tree structure, shapes and dtypes of one batch: blocks are fused only when every batch has the same."
+    import jax
+    return jax.tree.structure(batch), tuple((tuple(a.shape), str(a.dtype)) for a in jax.tree.leaves(batch))
+
+@patch
+def make_train_function(self:CVAE, force=False):
+    "Keras's train function, except on the JAX backend on an accelerator: each call scans a whole block of steps on the device."
+    if not _fuses_steps(self): return super(CVAE, self).make_train_function(force)
+    if self.train_function is not None and not force: return
+    import jax, jax.numpy as jnp
+    one = jax.jit(self.train_step, donate_argnums=0)
+    def block(state, batches):
+        data = jax.tree.map(lambda *a: jnp.stack(a), *batches)
+        def body(st, d):
+            logs, st = self.train_step(st, d)
+            return st, logs
+        state, logs = jax.lax.scan(body, state, data)
+        return jax.tree.map(lambda l: l[-1], logs), state
+    many, n = jax.jit(block, donate_argnums=0), self.steps_per_execution
+    def train_function(state, iterator):
+        batches = [next(iterator)]                      # StopIteration here ends the epoch, as in Keras
+        for _ in range(n - 1):
+            try: batches.append(next(iterator))
+            except StopIteration: break
+        if len(batches) == n and len({_signature(b) for b in batches}) == 1:
+            train_function.blocks += 1
+            return many(state, batches)
+        for b in batches: logs, state = one(state, b)
+        return logs, state
+    train_function.blocks = 0                           # fused blocks run so far (tests, diagnostics)
+    self.train_function = train_function

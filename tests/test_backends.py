@@ -27,3 +27,36 @@ def test_jax_backend():
     lines = [l for l in out.stdout.splitlines() if l.startswith('ok')]
     assert lines == ["ok CVAE ['kl_loss', 'loss', 'reconstruction_loss']",
                      "ok CondCVAE ['kl_loss', 'loss', 'mmd_loss', 'reconstruction_loss']"], out.stdout
+
+
+FUSED = '''
+import numpy as np, keras
+from phenocoder.condcvae import CondCVAE
+rng = np.random.default_rng(0)
+x = rng.uniform(size=(42, 16, 16, 2)).astype("float32")       # 11 batches of 4: two blocks of 4, then 2 full + 1 partial step by step
+c = np.eye(2, dtype="float32")[np.arange(42) % 2]
+out = {}
+for fuse in (False, True):
+    keras.utils.set_random_seed(0)
+    m = CondCVAE(input_shape=(16, 16, 2), n_latent_dim=3, n_dense_dim=8, conv_layers=(4, 8), seed=0, n_conditions=2,
+                 dropout=0.25, mmd_weight=1.0)
+    m.fuse_steps = fuse
+    m.compile(optimizer="adam", steps_per_execution=4)
+    h = m.fit((x, c), epochs=3, batch_size=4, shuffle=False, verbose=0).history
+    out[fuse] = (h, [np.asarray(w) for w in m.get_weights()], m.train_function.__dict__.get("blocks"))
+(h0, w0, b0), (h1, w1, b1) = out[False], out[True]
+assert b0 is None and b1 == 6, (b0, b1)                      # Keras's own loop, then 2 fused blocks in each of 3 epochs
+for k in h0: np.testing.assert_allclose(h1[k], h0[k], rtol=2e-5, err_msg=k)
+for a, b in zip(w0, w1): np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+assert h1["loss"][-1] < h1["loss"][0], h1
+print("ok fused", {k: [round(v, 3) for v in h1[k]] for k in sorted(h1)})
+'''
+
+
+def test_jax_fused_steps():
+    "`fuse_steps=True` (the default on a GPU) trains blocks in one lax.scan with the same losses and weights as Keras's loop."
+    pytest.importorskip('jax')
+    env = {**os.environ, 'KERAS_BACKEND': 'jax', 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
+    out = subprocess.run([sys.executable, '-c', FUSED], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert any(l.startswith('ok fused') for l in out.stdout.splitlines()), out.stdout
