@@ -308,7 +308,7 @@ def reconstruct(self:CVAE,
     return self.decode(self.encode(inputs, batch_size), c if as_conditions is None else as_conditions, batch_size)
 
 
-# %% ../nbs/03_cvae.ipynb #cce2fbd7
+# %% ../nbs/03_cvae.ipynb #e6b71f0b
 def _fuses_steps(model)->bool:
     "Whether `model`'s `fit` trains each block of `steps_per_execution` batches in one `lax.scan` (see `fuse_steps`)."
     if keras.backend.backend() != 'jax' or model.steps_per_execution <= 1 or model.run_eagerly or not model.jit_compile: return False

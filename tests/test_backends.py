@@ -1,4 +1,4 @@
-"The model is not welded to TensorFlow: a tiny CVAE (and a conditional one with the MMD penalty) trains on the JAX backend."
+"Not welded to TensorFlow: a tiny CVAE (and a conditional one with the MMD penalty) trains on the JAX backend, fused blocks of steps\ngive the same losses and weights as Keras's loop, and the package's own generate_dataset -> train -> encode runs there."
 import os, subprocess, sys
 import pytest
 
@@ -60,3 +60,32 @@ def test_jax_fused_steps():
     out = subprocess.run([sys.executable, '-c', FUSED], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert any(l.startswith('ok fused') for l in out.stdout.splitlines()), out.stdout
+
+
+TRAIN = '''
+import keras
+from phenocoder.data import example_3d
+from phenocoder import Phenocoder
+assert keras.backend.backend() == "jax"
+pheno = Phenocoder(table_key="nuclei_features", sample_key="well", image_key="IF", seed=0)
+pheno.add_sdata(example_3d(seed=0))
+pheno.generate_dataset(dataset="d1", dir_dataset="data", patch_size=(32, 32), spatial_key_index="spatial_index",
+                       metadata_keys=["batch"])
+pheno.initialize_model(n_latent_dim=4, n_dense_dim=32, conditions=["z", "batch"], input_shape=(32, 32, 4))
+pheno.model.module.fuse_steps = True                  # as on a GPU
+h = pheno.train(n_epochs=1, plot=False, verbose=0, tensorboard=False, steps_per_execution=8)
+assert pheno._run.model.module.train_function.blocks >= 2, pheno._run.model.module.train_function.blocks
+pheno.encode()
+lat = pheno.sdata.tables["phenocoder"]
+assert lat.n_obs == pheno.sdata.tables["nuclei_features"].n_obs and lat.n_vars == 4
+print("ok train", h["val_loss"])
+'''
+
+
+def test_jax_train_workflow(tmp_path):
+    "The package's `train` (tf.data feed, callbacks, checkpoints, saving) and `encode` run on the JAX backend, fused."
+    pytest.importorskip('jax')
+    env = {**os.environ, 'KERAS_BACKEND': 'jax', 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
+    out = subprocess.run([sys.executable, '-c', TRAIN], env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert any(l.startswith('ok train') for l in out.stdout.splitlines()), out.stdout
