@@ -27,6 +27,7 @@ Two steps (the wheels: `pip download --no-deps --only-binary=:all: --python-vers
 --no-deps --target /tmp/site .whl/*.whl` and PYTHONPATH=/tmp/site; results of 2026-11-27 in benchmarks/results/):
     python benchmarks/device_training_jax.py --export .devdata/real32.npz        # here (TensorFlow, real data): the patches, 6.5 MB
     KERAS_BACKEND=jax python benchmarks/device_training_jax.py --data .devdata/real32.npz [--epochs 10] [--repeats 3]   # on the GPU
+    KERAS_BACKEND=jax python benchmarks/device_training_jax.py --synthetic 12000     # no patches file: synthetic blobs
 """
 from __future__ import annotations
 import argparse, json, os, sys, threading, time
@@ -80,6 +81,20 @@ def device_feed(xt, ct, batch, seed):
             p = rng.permutation(n)
             for s in range(0, n, batch): yield (take(X, C, jax.device_put(p[s:s + batch])),)
     return batches(), -(-n // batch)
+
+
+def synthetic(n, seed=0):
+    "`n` patches 32 x 32 x 4 in the patches file's layout: Gaussian blobs of three sizes with noise, 53 one-hot conditions, 88/12 split."
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:32, :32] - 15.5
+    r = rng.choice([3., 5., 7.], n)[:, None, None, None] * rng.uniform(0.8, 1.2, (n, 1, 1, 4))
+    x = np.exp(-(yy[None, :, :, None] ** 2 + xx[None, :, :, None] ** 2) / (2 * r ** 2)) * rng.uniform(0.3, 0.9, (n, 1, 1, 4))
+    x = np.clip(x + rng.normal(0, 0.03, x.shape), 0, 1)
+    p, k = rng.permutation(n), int(0.88 * n)
+    cfg = dict(input_shape=[32, 32, 4], n_latent_dim=32, n_dense_dim=64, conv_layers=[8, 16, 32, 64, 128], dropout=0.25,
+               beta=0.01, seed=0, n_conditions=53)
+    return dict(x=np.round(x * 65535).astype(np.uint16), c=np.eye(53, dtype=np.uint8)[rng.integers(0, 53, n)],
+                train=np.sort(p[:k]), val=np.sort(p[k:]), config=np.array(json.dumps(cfg)))
 
 
 def fused_fit(m, d, epochs, batch, seed, on_epoch_end, unroll=1):
@@ -153,12 +168,14 @@ def main():
     ap.add_argument('--epochs', type=int, default=10)
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--limit', type=int, default=0, help='use only the first N training patches (a quick check)')
-    ap.add_argument('--ways', default='original,ours,ours_bf16,ours_b256')
+    ap.add_argument('--ways', default='original,ours,ours_keras_loop')
+    ap.add_argument('--synthetic', type=int, default=0, help='without a patches file: this many synthetic patches (blobs of 3 sizes in 53 conditions)')
     a = ap.parse_args()
     if a.export: return export(a.export)
-    if not Path(a.data).is_file(): sys.exit(f"no patches file at {a.data}: write it first with --export")
+    if a.synthetic: f = synthetic(a.synthetic)
+    elif Path(a.data).is_file(): f = np.load(a.data)
+    else: sys.exit(f"no patches file at {a.data}: write it first with --export, or use --synthetic N")
     import keras, jax
-    f = np.load(a.data)
     x, c, cfg = f['x'].astype(np.float32) / 65535, f['c'].astype(np.float32), json.loads(str(f['config']))
     tr, va = f['train'][:a.limit or None], f['val']
     d = dict(xt=x[tr], ct=c[tr], xv=x[va], cv=c[va])
