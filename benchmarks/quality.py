@@ -94,7 +94,7 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
     if a.mmd_weight is not None: extra['mmd_weight'] = a.mmd_weight
     if a.beta is not None: extra['beta'] = a.beta
     if a.center_sigma is not None: extra['center_sigma'] = None if a.center_sigma == 'none' else (a.center_sigma if a.center_sigma == 'auto' else float(a.center_sigma))
-    call(pheno.initialize_model, n_latent_dim=8, n_dense_dim=a.n_dense_dim, conditions=a.conditions, input_shape=(32, 32, n_channels), **extra)
+    call(pheno.initialize_model, n_latent_dim=a.n_latent_dim, n_dense_dim=a.n_dense_dim, conditions=a.conditions, input_shape=(32, 32, n_channels), **extra)
     t0 = time.time()
     history = call(pheno.train, n_epochs=a.epochs, verbose=0, plot=False)
     t_train = time.time() - t0
@@ -149,6 +149,7 @@ def main():
     ap.add_argument('--conditioning', default=None, help="'mmd', 'decoder' or 'concat' (default: the package's)")
     ap.add_argument('--mmd-weight', type=float, default=None, help="weight of the MMD penalty (default: the package's)")
     ap.add_argument('--n-dense-dim', type=int, default=256, help="size of the dense layer (the tutorial's 256)")
+    ap.add_argument('--n-latent-dim', type=int, default=8, help="size of the latent space (the tutorial's 8)")
     ap.add_argument('--beta', type=float, default=None, help="weight of the KL term (default: the package's)")
     ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
@@ -172,7 +173,7 @@ def main():
     print('\ntargets met (worst seed):\n' + pd.DataFrame(ok).to_string())
     if a.out:
         out = Path(a.out); tmp = out.with_name(out.name + '.tmp')
-        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, harmonize=a.harmonize, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, beta=a.beta, center_sigma=a.center_sigma),
+        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, harmonize=a.harmonize, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, n_latent_dim=a.n_latent_dim, beta=a.beta, center_sigma=a.center_sigma),
                                        rows=rows.to_dict('records'),
                                        summary={f'{k[0]}_{k[1]}': v for k, v in summary.to_dict('index').items()},
                                        targets=ok), indent=1, default=float))
