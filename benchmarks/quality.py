@@ -2,7 +2,7 @@
 
 For each generator (`bundled` = phenocoder.data.example_3d, `tissue` = benchmarks/synthetic_tissue.make_tissue) and each
 seed (the seed of the data and of the model), following the README / tutorial through the public `Phenocoder` methods:
-generate_dataset(32 x 32, metadata_keys=['batch']) -> initialize_model(n_latent_dim=8, n_dense_dim=256, conditions=
+generate_dataset(32 x 32, metadata_keys=['batch']) -> initialize_model(n_latent_dim=16, n_dense_dim=256, conditions=
 --conditions) -> train -> encode(harmonize=--harmonize) -> PCA (up to 15 PCs) + Leiden (resolution 0.5) -> spatialgraph_stats(use_subunits=True)
 -> spatialgraph_embedding(n_dim=10). Scores (phenocoder.evaluation):
 
@@ -149,7 +149,7 @@ def main():
     ap.add_argument('--conditioning', default=None, help="'mmd', 'decoder' or 'concat' (default: the package's)")
     ap.add_argument('--mmd-weight', type=float, default=None, help="weight of the MMD penalty (default: the package's)")
     ap.add_argument('--n-dense-dim', type=int, default=256, help="size of the dense layer (the tutorial's 256)")
-    ap.add_argument('--n-latent-dim', type=int, default=8, help="size of the latent space (the tutorial's 8)")
+    ap.add_argument('--n-latent-dim', type=int, default=16, help="size of the latent space (the tutorial's 16)")
     ap.add_argument('--beta', type=float, default=None, help="weight of the KL term (default: the package's)")
     ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
