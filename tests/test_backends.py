@@ -49,6 +49,9 @@ assert b0 is None and b1 == 6, (b0, b1)                      # Keras's own loop,
 for k in h0: np.testing.assert_allclose(h1[k], h0[k], rtol=2e-5, err_msg=k)
 for a, b in zip(w0, w1): np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
 assert h1["loss"][-1] < h1["loss"][0], h1
+m.fuse_steps = "yes"
+try: m.make_train_function(force=True); raise AssertionError("no error")
+except ValueError as e: assert "`fuse_steps` must be True, False or 'auto'; got 'yes'" in str(e), e
 print("ok fused", {k: [round(v, 3) for v in h1[k]] for k in sorted(h1)})
 '''
 
