@@ -311,10 +311,10 @@ def reconstruct(self:CVAE,
 # %% ../nbs/03_cvae.ipynb #e6b71f0b
 def _fuses_steps(model)->bool:
     "Whether `model`'s `fit` trains each block of `steps_per_execution` batches in one `lax.scan` (see `fuse_steps`)."
-    if keras.backend.backend() != 'jax' or model.steps_per_execution <= 1 or model.run_eagerly or not model.jit_compile: return False
-    if keras.distribution.distribution() is not None: return False
     f = getattr(model, 'fuse_steps', 'auto')
     if not (f is True or f is False or f == 'auto'): raise ValueError(f"`fuse_steps` must be True, False or 'auto'; got {f!r}.")
+    if keras.backend.backend() != 'jax' or model.steps_per_execution <= 1 or model.run_eagerly or not model.jit_compile: return False
+    if keras.distribution.distribution() is not None: return False
     if f == 'auto':
         import jax
         return jax.default_backend() != 'cpu'

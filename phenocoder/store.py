@@ -335,7 +335,6 @@ def load_dataset(
     dataset:str,      # dataset name
 )->PatchDataset:
     "Open a complete dataset written by `generate_dataset`; a missing, incomplete or damaged one is an error."
-    import zarr
     try: _check_dataset_name(dataset)
     except ValueError as e:                    # e.g. the arguments swapped: load_dataset('name', 'folder')
         folder = isinstance(dataset, (str, os.PathLike)) and len(Path(dataset).parts) > 1 and Path(dataset).is_dir()
@@ -434,26 +433,28 @@ def _list_remote(url)->list:
 
 def _load_remote(url, dataset:str)->PatchDataset:
     "`load_dataset` at an fsspec URL: the same checks (complete, format, sizes, table checksums, row counts)."
-    import io, zarr
+    import io
     fs, root, url = _fs(url); d = f'{root}/{dataset}'
     meta = _remote_meta(fs, d)
-    v = f"/{meta['data']}" if (meta or {}).get('data') else ''      # the version folder (none in the first layout)
     if meta is None and not fs.exists(d):
         raise FileNotFoundError(f"No dataset {dataset!r} in {url!r}; complete datasets there: {_list_remote(url) or 'none'}.")
     if (meta or {}).get('complete') is not True:
         raise RuntimeError(f"Dataset {dataset!r} in {url!r} is incomplete (no meta.json with complete=true: writing was "
                            "interrupted or it is not a phenocoder dataset); run generate_dataset again.")
     if meta.get('format') != FORMAT: raise ValueError(f"Dataset {dataset!r} has format {meta.get('format')!r}; this version reads {FORMAT}.")
-    base = f'{d}{v}'
+    v = f"/{meta['data']}" if meta.get('data') else ''      # the version folder (none in the first layout)
+    base, shown = f'{d}{v}', f'{url}/{dataset}{v}'
     found = {p[len(base) + 1:]: i.get('size') for p, i in fs.find(base, detail=True).items() if p.startswith(base + '/')}   # one listing, not a request a file
+    read = {}                                   # the checksummed files' bytes, fetched once: checked here, parsed below
     for rel, (size, crc) in meta['files'].items():
         if (got := found.get(rel)) is None:
             try: got = fs.size(f'{base}/{rel}')
-            except FileNotFoundError: raise _damaged(f'{url}/{dataset}{v}', rel, 'is missing') from None
-        if got != size or rel in CHECKSUMMED and zlib.crc32(fs.cat_file(f'{d}{v}/{rel}')) != crc:
-            raise _damaged(f'{url}/{dataset}{v}', rel, 'differs from what was written')
-    csv = lambda n, dt: pd.read_csv(io.BytesIO(fs.cat_file(f'{d}{v}/{n}')), dtype=dt)
-    table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), open_patches(f'{url}/{dataset}{v}', meta['files'], f'{url}/{dataset}{v}')
+            except FileNotFoundError: raise _damaged(shown, rel, 'is missing') from None
+        if got == size and rel in CHECKSUMMED: read[rel] = fs.cat_file(f'{base}/{rel}')
+        if got != size or rel in read and zlib.crc32(read[rel]) != crc:
+            raise _damaged(shown, rel, 'differs from what was written')
+    csv = lambda n, dt: pd.read_csv(io.BytesIO(read[n] if n in read else fs.cat_file(f'{base}/{n}')), dtype=dt)
+    table, arr = csv('patches.csv', {'sample': str, 'id': str, 'dataset': str}), open_patches(shown, meta['files'])
     if not len(table) == arr.shape[0] == meta['n_patches']:
         raise OSError(f"Dataset {dataset!r} is damaged: {len(table):,} table rows, {arr.shape[0]:,} patches, meta.json records {meta['n_patches']:,}.")
     return PatchDataset(f'{url}/{dataset}', CheckedPatches(d, arr, meta, fs), table, csv('stats.csv', {'sample': str, 'channel': str}), meta)
