@@ -124,9 +124,12 @@ def _place(rng, o:dict, cy:float, cx:float, zc:float, lab:np.ndarray)->list|None
     return fps or None
 
 
-def _sample(rng, arch:str, n:int, size:int, n_z:int, tries:int=40)->tuple:
-    "Place `n` objects in one sample: float image (c, z, y, x), labels (z, y, x), per-object truth."
-    phen = rng.permutation(np.arange(n) % len(PHENOTYPES))
+def _sample(rng, arch:str, n:int, size:int, n_z:int, tries:int=40, shares=None)->tuple:
+    "Place `n` objects in one sample: float image (c, z, y, x), labels (z, y, x), per-object truth; `shares`: phenotype shares (default: equal)."
+    if shares is None: phen = rng.permutation(np.arange(n) % len(PHENOTYPES))
+    else:
+        cnt = np.floor(np.asarray(shares) / np.sum(shares) * n).astype(int); cnt[np.argmax(cnt)] += n - cnt.sum()
+        phen = rng.permutation(np.repeat(np.arange(len(PHENOTYPES)), cnt))
     objs = [_radius_profile(PHENOTYPES[p], rng) for p in phen]
     ids = rng.choice(np.arange(1, 20 * n), n, replace=False).astype(np.uint32)   # sparse, unordered ids
     img, lab = np.zeros((3, n_z, size, size), np.float32), np.zeros((n_z, size, size), np.uint32)
@@ -188,22 +191,29 @@ def sample_design(n_samples:int=8)->pd.DataFrame:
                          'batch': np.where((i // 2) % 2 == 0, 'day1', 'day2')})
 
 
+# phenotype shares per batch with `make_tissue(composition='batch')`: the batch is confounded with a composition shift
+# (as when a treatment and the imaging day go together), 5x between the batches for the rarest and commonest phenotypes
+SHIFTED_SHARES = {'day1': (0.40, 0.25, 0.15, 0.12, 0.08), 'day2': (0.08, 0.12, 0.15, 0.25, 0.40)}
+
+
 def make_tissue(
     seed:int=0,             # seed of everything (layout, shapes, noise)
     n_samples:int=8,        # samples (>= 4), architecture x batch crossed
     n_per_sample:int=280,   # objects asked for per sample (a few may not fit)
     size:int=192,           # image height = width (px)
     n_z:int=3,              # z-slices
+    composition:str|None=None,  # None: equal phenotype shares everywhere; 'batch': the shares differ by batch (`SHIFTED_SHARES`)
 ):
     "The second synthetic tissue as SpatialData: images IF_{s} (c, z, y, x), labels nuclei_{s} (z, y, x), table nuclei_features."
     import anndata as ad
     import dask.array as da
     from spatialdata import SpatialData
     from spatialdata.models import Image3DModel, Labels3DModel, TableModel
+    if composition not in (None, 'batch'): raise ValueError(f"composition={composition!r}: expected None or 'batch'.")
     design, images, labels, tabs = sample_design(n_samples), {}, {}, []
     for j, (well, arch, batch) in enumerate(design.itertuples(index=False)):
         rng = np.random.default_rng([seed, j])
-        img, lab, truth = _sample(rng, arch, n_per_sample, size, n_z)
+        img, lab, truth = _sample(rng, arch, n_per_sample, size, n_z, shares=SHIFTED_SHARES[batch] if composition else None)
         im = _image_batch(rng, img, batch)
         images[f'IF_{well}'] = Image3DModel.parse(da.from_array(im, chunks=(1, 1, size, size)), dims=('c', 'z', 'y', 'x'), c_coords=list(CHANNELS))
         labels[f'nuclei_{well}'] = Labels3DModel.parse(da.from_array(lab, chunks=(1, size, size)), dims=('z', 'y', 'x'))

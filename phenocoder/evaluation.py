@@ -17,7 +17,8 @@ _all_ = ['get_rep']        # defined in core (shared with the plots); part of th
 
 # %% auto #0
 __all__ = ['standardise', 'get_obs', 'knn_indices', 'knn_vote', 'vote_chance', 'mixing_chance', 'cluster_agreement',
-           'phenotype_recovery', 'batch_mixing', 'sample_separation', 'pixel_pca_baseline', 'get_rep']
+           'phenotype_recovery', 'batch_mixing', 'composition_recovery', 'sample_separation', 'pixel_pca_baseline',
+           'get_rep']
 
 # %% ../nbs/11_evaluation.ipynb #b17e9359
 def standardise(x:np.ndarray)->np.ndarray:
@@ -192,6 +193,23 @@ def batch_mixing(
                 per_label=per, per_label_chance=per_chance, ilisi=float(isi[ok].mean()), ilisi_scaled=float(scale(isi[ok].mean())),
                 ilisi_chance_scaled=float(scale(sum(w[l] * per_isi[l] for l in per))), n_batches=len(cats),
                 n_evaluated=int(ok.sum()), k=int(k_used))
+
+# %% ../nbs/11_evaluation.ipynb #2476fae5
+def composition_recovery(
+    adata,                  # AnnData, one row per object
+    label_key:str,          # `.obs` column with the true labels (e.g. planted phenotypes)
+    cluster_key:str,        # `.obs` column with the clusters (e.g. Leiden)
+    group_key:str,          # `.obs` column of the groups whose composition matters (sample, batch, treatment)
+)->dict:                    # max_error, mean_error, estimated, true (groups x labels), names ({cluster: label})
+    "Each group's label shares as the clusters give them (each cluster named by its commonest label) against the true shares."
+    y, cl = get_obs(adata, label_key, 'label_key', min_values=2), get_obs(adata, cluster_key, 'cluster_key')
+    g = get_obs(adata, group_key, 'group_key')
+    t = pd.DataFrame({'y': y, 'c': cl, 'g': g})
+    names = t.groupby('c')['y'].agg(lambda v: v.value_counts().sort_index().idxmax()).to_dict()   # ties: the first label by name
+    true = pd.crosstab(t['g'], t['y'], normalize='index')
+    est = pd.crosstab(t['g'], t['c'].map(names), normalize='index').reindex(columns=true.columns, fill_value=0.0)
+    err = (est - true).abs()
+    return dict(max_error=float(err.to_numpy().max()), mean_error=float(err.to_numpy().mean()), estimated=est, true=true, names=names)
 
 # %% ../nbs/11_evaluation.ipynb #bf63f04f
 def _per_sample_label(y:np.ndarray, s:np.ndarray, label_key:str, sample_key:str)->None:
