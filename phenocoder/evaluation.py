@@ -194,7 +194,7 @@ def batch_mixing(
                 ilisi_chance_scaled=float(scale(sum(w[l] * per_isi[l] for l in per))), n_batches=len(cats),
                 n_evaluated=int(ok.sum()), k=int(k_used))
 
-# %% ../nbs/11_evaluation.ipynb #2476fae5
+# %% ../nbs/11_evaluation.ipynb #ee112390
 def composition_recovery(
     adata,                  # AnnData, one row per object
     label_key:str,          # `.obs` column with the true labels (e.g. planted phenotypes)
