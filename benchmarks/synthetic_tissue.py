@@ -15,6 +15,8 @@ gain/offset/gamma/blur/Gaussian noise):
   vignetting, Poisson (shot) plus read noise.
 
     make_tissue(seed=0, n_samples=8) -> SpatialData   # images IF_{s} (c, z, y, x), labels nuclei_{s}, table nuclei_features
+    make_tissue(seed=0, composition='batch')          # the same, but the phenotype shares differ 5x between the batches
+                                                      # (`SHIFTED_SHARES`): batches that hold different biology
 
 Run as a script to print how separable the phenotypes are from pixels and how visible the batch is:
 
