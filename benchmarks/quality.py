@@ -19,9 +19,10 @@ generate_dataset(32 x 32, metadata_keys=['batch']) -> initialize_model(n_latent_
 
 Prints one row per run and a table of min and median over seeds per generator; `--out` writes both as JSON.
 The issue's targets (min over seeds, both generators): ari >= 0.90 and >= pixel_ari + 0.1, batch_acc <= 0.60,
-arch_acc >= 0.90, batch_sub_acc <= 0.65. On `shifted`, perfect mixing gives batch_acc = batch_chance (about 0.68), so
-its batch target is batch_acc <= batch_chance + 0.10; its batches differ in biology (the true phenotypes tell them
-apart: ceil_batch_acc about 0.85), so batch_sub_acc has no target there.
+arch_acc >= 0.90, batch_sub_acc <= 0.65. The batch target is read as batch_acc <= batch_chance + 0.10 (the same where
+the batches are equal; on `shifted` perfect mixing gives about 0.68). Where the true phenotypes themselves tell the
+batches apart (ceil_batch_acc above 0.65, as on `shifted`, about 0.85), the batches differ in biology and batch_sub_acc
+has no target.
 
     python benchmarks/quality.py [--seeds 0,1,2,3,4] [--generators bundled,tissue,shifted] [--epochs 60]
                                  [--conditions z,batch] [--harmonize batch] [--conditioning mmd] [--mmd-weight 30] [--n-dense-dim 256] [--beta 0.01] [--center-sigma auto] [--out quality.json] [--quick]
@@ -58,8 +59,8 @@ def make_data(generator:str, seed:int, quick:bool, cache:Path):
         return call(example_3d, seed=seed, cache_dir=cache, progress=False)
     if generator in ('tissue', 'shifted'):
         from synthetic_tissue import make_tissue
-        comp = 'batch' if generator == 'shifted' else None
-        return make_tissue(seed=seed, n_samples=4, n_per_sample=120, composition=comp) if quick else make_tissue(seed=seed, composition=comp)
+        small = dict(n_samples=4, n_per_sample=120) if quick else {}
+        return make_tissue(seed=seed, composition='batch' if generator == 'shifted' else None, **small)
     raise ValueError(f"Unknown generator {generator!r}; expected 'bundled', 'tissue' or 'shifted'.")
 
 
@@ -143,9 +144,9 @@ def targets(rows:pd.DataFrame)->dict:
     out = {}
     for g, r in rows.groupby('generator'):
         t = {k: bool(r[k].min() >= v) if op == '>=' else bool(r[k].max() <= v) for k, (op, v) in TARGETS.items()}
-        if g == 'shifted':      # batch shares differ within phenotypes, and the batches differ in biology
-            t['batch_acc'] = bool((r['batch_acc'] - r['batch_chance']).max() <= TARGETS['batch_acc'][1] - 0.5)
-            del t['batch_sub_acc']
+        # batch mixing against what perfect mixing gives: the 0.60 is chance (0.5 with equal batches) + 0.10
+        t['batch_acc'] = bool((r['batch_acc'] - r['batch_chance']).max() <= TARGETS['batch_acc'][1] - 0.5)
+        if (r['ceil_batch_acc'] > TARGETS['batch_sub_acc'][1]).any(): del t['batch_sub_acc']   # the true phenotypes tell the batches apart
         t['ari >= pixel_ari + 0.1'] = bool((r['ari'] - r['pixel_ari']).min() >= 0.1)
         out[g] = t
     return out

@@ -205,7 +205,7 @@ def composition_recovery(
     y, cl = get_obs(adata, label_key, 'label_key', min_values=2), get_obs(adata, cluster_key, 'cluster_key')
     g = get_obs(adata, group_key, 'group_key')
     t = pd.DataFrame({'y': y, 'c': cl, 'g': g})
-    names = t.groupby('c')['y'].agg(lambda v: v.value_counts().sort_index().idxmax()).to_dict()   # ties: the first label by name
+    names = pd.crosstab(t['c'], t['y']).idxmax(axis=1).to_dict()       # each cluster's commonest label (ties: the first by name)
     true = pd.crosstab(t['g'], t['y'], normalize='index')
     est = pd.crosstab(t['g'], t['c'].map(names), normalize='index').reindex(columns=true.columns, fill_value=0.0)
     err = (est - true).abs()
