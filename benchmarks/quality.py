@@ -8,12 +8,13 @@ generate_dataset(32 x 32, metadata_keys=['batch']) -> initialize_model(n_latent_
 -> spatialgraph_embedding(n_dim=10). Scores (phenocoder.evaluation):
 
 - ari: k-means ARI of the planted phenotypes on the standardised latents; pixel_ari: the pixel-PCA baseline (best of
-  4-50 PCs); leiden_ari and n_leiden: the Leiden clusters;
+  4-50 PCs); leiden_ari and n_leiden: the Leiden clusters; knn_acc: leave-one-out 15-NN vote accuracy of the phenotype
+  on the same latents (how much of the phenotypes they hold, whatever the clusters' shapes; chance about 0.2);
 - batch_acc: leave-one-out 5-NN batch accuracy within each true phenotype; batch_chance: the same under perfect mixing
   (0.5 with equal batches; more where a phenotype's objects come mostly from one batch, as in `shifted`);
 - comp_err: the largest error, over batches and phenotypes, of the phenotype shares per batch read from the Leiden
   clusters (each named by its commonest phenotype): does the clustering keep the composition each batch really has?
-- ari_raw / batch_acc_raw: the same on the model's own latent means, before the harmonization (`.obsm['z_mean']`);
+- ari_raw / knn_acc_raw / batch_acc_raw: the same on the model's own latent means, before the harmonization (`.obsm['z_mean']`);
 - arch_acc / batch_sub_acc: leave-one-sample-out 5-NN accuracy of architecture / batch in the sub-cube embedding built from
   the latents' Leiden clusters; ceil_arch_acc / ceil_batch_acc: the same with the true phenotypes as clusters.
 
@@ -124,15 +125,15 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
     carch, cbsub, _ = subcube_scores(pheno, 'phenotype', settings)
     epochs = len(history['loss']) if isinstance(history, dict) and 'loss' in history else float('nan')
     return dict(generator=generator, seed=seed, n_objects=int(table.n_obs), ari=rec['kmeans_ari'], pixel_ari=pix['best_ari'],
-                leiden_ari=le['ari'], n_leiden=le['n_clusters'], batch_acc=mix['accuracy'], batch_chance=mix['chance'], ilisi=mix['ilisi_scaled'], comp_err=comp,
-                ari_raw=rec_raw['kmeans_ari'], batch_acc_raw=mix_raw['accuracy'],
+                leiden_ari=le['ari'], n_leiden=le['n_clusters'], knn_acc=rec['knn_accuracy'], batch_acc=mix['accuracy'], batch_chance=mix['chance'], ilisi=mix['ilisi_scaled'], comp_err=comp,
+                ari_raw=rec_raw['kmeans_ari'], knn_acc_raw=rec_raw['knn_accuracy'], batch_acc_raw=mix_raw['accuracy'],
                 arch_acc=arch, batch_sub_acc=bsub, ceil_arch_acc=carch, ceil_batch_acc=cbsub, n_subcubes=n_sub,
                 epochs=epochs, train_s=round(t_train, 1))
 
 
 def summarise(rows:pd.DataFrame)->pd.DataFrame:
     "Min and median over seeds of every score, per generator, and whether the issue's targets hold."
-    cols = ['ari', 'pixel_ari', 'leiden_ari', 'n_leiden', 'batch_acc', 'batch_chance', 'comp_err', 'ilisi', 'ari_raw', 'batch_acc_raw', 'arch_acc', 'batch_sub_acc', 'ceil_arch_acc',
+    cols = ['ari', 'pixel_ari', 'leiden_ari', 'n_leiden', 'knn_acc', 'batch_acc', 'batch_chance', 'comp_err', 'ilisi', 'ari_raw', 'knn_acc_raw', 'batch_acc_raw', 'arch_acc', 'batch_sub_acc', 'ceil_arch_acc',
             'ceil_batch_acc', 'epochs', 'train_s']
     s = rows.groupby('generator')[cols].agg(['min', 'median']).T
     s.loc[('ari_minus_pixel', 'min'), :] = (rows['ari'] - rows['pixel_ari']).groupby(rows['generator']).min()

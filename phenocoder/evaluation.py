@@ -136,18 +136,24 @@ def phenotype_recovery(
     leiden_resolution:float|None=None,# also cluster with Leiden at this resolution (kNN graph, 15 neighbours)
     seed:int=0,                       # seed of k-means and Leiden
     key_added:str|None=None,          # write the k-means clusters to `.obs[key_added]` (and Leiden's to `{key_added}_leiden`)
-)->dict:                              # kmeans_ari, kmeans_nmi, n_labels (+ leiden_ari, leiden_nmi, leiden_n_clusters)
-    "How well clustering the standardised features recovers known labels: ARI and NMI of k-means (and of Leiden)."
+    n_neighbors:int=15,               # neighbours of the leave-one-out k-NN label vote (`knn_accuracy`)
+)->dict:                              # kmeans_ari, kmeans_nmi, n_labels, knn_accuracy, knn_chance (+ leiden_ari, leiden_nmi, leiden_n_clusters)
+    "How well clustering the standardised features recovers known labels (ARI and NMI of k-means, and of Leiden), and how much of the labels they hold (k-NN vote)."
     y = get_obs(adata, label_key, 'label_key', min_values=2)
     x = standardise(get_rep(adata, use_rep))
     k = len(np.unique(y)) if n_clusters is None else int(n_clusters)
     if not 1 <= k <= len(x): raise ValueError(f"n_clusters={n_clusters!r}: expected an integer from 1 to n_obs ({len(x)}).")
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, (int, np.integer)) or n_neighbors < 1:
+        raise ValueError(f"n_neighbors={n_neighbors!r}: expected a positive integer.")
     if leiden_resolution is not None and len(x) < 3:
         raise ValueError(f"Leiden (leiden_resolution={leiden_resolution!r}) needs at least 3 objects for its neighbour graph; "
                          f"the table has {len(x)}.")
     km = KMeans(k, n_init=10, random_state=seed).fit_predict(x)
     a = cluster_agreement(y, km)
-    out = dict(kmeans_ari=a['ari'], kmeans_nmi=a['nmi'], n_labels=int(len(np.unique(y))))
+    names, yc = np.unique(y, return_inverse=True)
+    nb = knn_indices(x, n_neighbors)          # each object's label voted by its neighbours, itself left out
+    out = dict(kmeans_ari=a['ari'], kmeans_nmi=a['nmi'], n_labels=int(len(names)),
+               knn_accuracy=float((knn_vote(yc[nb], len(names)) == yc).mean()), knn_chance=mixing_chance(np.bincount(yc), nb.shape[1])[0])
     if key_added: adata.obs[key_added] = pd.Categorical(km.astype(str))
     if leiden_resolution is not None:
         le = _leiden(x, leiden_resolution, 15, seed)
