@@ -26,7 +26,7 @@ batches apart (ceil_batch_acc above 0.65, as on `shifted`, about 0.85), the batc
 has no target.
 
     python benchmarks/quality.py [--seeds 0,1,2,3,4] [--generators bundled,tissue,shifted] [--epochs 60]
-                                 [--conditions z,batch] [--harmonize batch] [--conditioning mmd] [--mmd-weight 30] [--n-dense-dim 256] [--beta 0.01] [--center-sigma auto] [--out quality.json] [--quick]
+                                 [--conditions z,batch] [--harmonize batch] [--conditioning mmd] [--mmd-weight 30] [--n-dense-dim 256] [--conv-layers 8,16,32,64,128] [--beta 0.01] [--center-sigma auto] [--out quality.json] [--quick]
 `--quick`: a smoke run (seed 0, 2 epochs, a small 4-sample tissue only) to check the script, not the model.
 """
 from __future__ import annotations
@@ -103,6 +103,7 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
     extra = {} if a.conditioning is None else dict(conditioning=a.conditioning)
     if a.mmd_weight is not None: extra['mmd_weight'] = a.mmd_weight
     if a.beta is not None: extra['beta'] = a.beta
+    if a.conv_layers: extra['conv_layers'] = tuple(int(f) for f in a.conv_layers.split(','))
     if a.center_sigma is not None: extra['center_sigma'] = None if a.center_sigma == 'none' else (a.center_sigma if a.center_sigma == 'auto' else float(a.center_sigma))
     call(pheno.initialize_model, n_latent_dim=a.n_latent_dim, n_dense_dim=a.n_dense_dim, conditions=a.conditions, input_shape=(32, 32, n_channels), **extra)
     t0 = time.time()
@@ -164,6 +165,7 @@ def main():
     ap.add_argument('--mmd-weight', type=float, default=None, help="weight of the MMD penalty (default: the package's)")
     ap.add_argument('--n-dense-dim', type=int, default=256, help="size of the dense layer (the tutorial's 256)")
     ap.add_argument('--n-latent-dim', type=int, default=16, help="size of the latent space (the tutorial's 16)")
+    ap.add_argument('--conv-layers', default=None, help="filters of the strided convolutions, e.g. 16,32,64,128,256 (default: the package's)")
     ap.add_argument('--beta', type=float, default=None, help="weight of the KL term (default: the package's)")
     ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
@@ -187,7 +189,7 @@ def main():
     print('\ntargets met (worst seed):\n' + pd.DataFrame(ok).to_string())
     if a.out:
         out = Path(a.out); tmp = out.with_name(out.name + '.tmp')
-        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, harmonize=a.harmonize, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, n_latent_dim=a.n_latent_dim, beta=a.beta, center_sigma=a.center_sigma),
+        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, harmonize=a.harmonize, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, n_latent_dim=a.n_latent_dim, conv_layers=a.conv_layers, beta=a.beta, center_sigma=a.center_sigma),
                                        rows=rows.to_dict('records'),
                                        summary={f'{k[0]}_{k[1]}': v for k, v in summary.to_dict('index').items()},
                                        targets=ok), indent=1, default=float))
