@@ -175,11 +175,14 @@ def encode_patches(
     r = sample_range(sdata, sample, meta) if meta['scale'] else None
     buf = np.empty((max(1, min(step, n)), h, w, n_in), np.float32)
     pos = np.empty(len(buf), np.int64)
+    plain = cond is None or not getattr(model, 'encoder_conditions', True)   # decoder-only conditioning: no condition input
+    def _full(x):                 # a short last batch padded with zeros: one input shape, so the encoder is traced once
+        return x if len(x) == batch_size else np.concatenate([x, np.zeros((batch_size - len(x), *x.shape[1:]), x.dtype)])
     def _flush(k):                # encode the k buffered patches, batch by batch (predict_on_batch: no tf.data overhead)
         for a in range(0, k, batch_size):
-            i, xb = pos[a:min(a + batch_size, k)], buf[a:min(a + batch_size, k)]
-            plain = cond is None or not getattr(model, 'encoder_conditions', True)   # decoder-only conditioning
-            zm[i], zv[i] = model.encoder.predict_on_batch(xb if plain else [xb, np.asarray(cond[i], np.float32)])
+            i, xb = pos[a:min(a + batch_size, k)], _full(buf[a:min(a + batch_size, k)])
+            m, v = model.encoder.predict_on_batch(xb if plain else [xb, _full(np.asarray(cond[i], np.float32))])
+            zm[i], zv[i] = m[:len(i)], v[:len(i)]
     k = 0
     for idx, p in iter_sample_patches(sdata, sample, obs_names, meta, r, batch_size=step):
         a = 0

@@ -343,6 +343,10 @@ def initialize_model(
         raise FileExistsError(f"Model {name!r} in {str(model_dir)!r} is trained: pass overwrite=True to replace it once "
                               f"the new one is trained, or choose another name.")
     keras.utils.set_random_seed(seed)
+    for c in conditions:                      # only columns carried into the patch table can condition
+        try: check_key(c, table.columns, 'condition (column of the table)')
+        except KeyError as e: raise KeyError(f"{e.args[0]} A column of the object table becomes a condition once "
+                                             f"generate_dataset(..., metadata_keys=[{c!r}]) carries it into the dataset.") from None
     onehot, categories = one_hot(table, conditions)
     _warn_constant(categories); _warn_many(categories, len(table))
     train_idx, val_idx = split_by_sample(table['dataset'].astype(str) + '/' + table['sample'].astype(str), val_frac, seed)
@@ -528,6 +532,7 @@ def train(
                                           early_stopping_patience, plot, n_preview, plot_frac, resume, steps_per_execution, jit_compile)
         dist = getattr(run, 'distribution', _ONE)
         if getattr(dist, 'num_replicas_in_sync', 1) > 1: spe = 1     # Keras 3 + MirroredStrategy fails with several steps per call
+        spe = min(spe, -(-run.config['split']['n_train'] // run.config['batch_size']))   # no more than an epoch (same steps; a truthful progress bar)
         with dist.scope(): return _train_in_scope(run, n_epochs, learning_rate, min_learning_rate, factor_learning_rate,
             learning_rate_patience, early_stopping_patience, plot, n_preview, plot_frac, verbose, tensorboard, callbacks, resume, spe, jit_compile)
 
