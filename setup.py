@@ -1,6 +1,11 @@
 "Install Phenocoder from `settings.ini` (nbdev 2 layout)."
 from configparser import ConfigParser
+import sys
 import setuptools
+
+if not (3, 11) <= sys.version_info[:2] <= (3, 12):   # said before pip looks for dependencies this Python lacks
+    sys.exit(f"Phenocoder needs Python 3.11 or 3.12 (zarr 3 and SpatialData need 3.11; 3.13 is untested); "
+             f"this is Python {sys.version.split()[0]}.")
 
 config = ConfigParser(delimiters=['='])
 config.read('settings.ini', encoding='utf-8')
@@ -12,7 +17,7 @@ for key in 'version description keywords author author_email'.split():
 licenses = {'mit': ('MIT License', 'OSI Approved :: MIT License')}
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable',
             '6 - Mature', '7 - Inactive']
-py_versions = ['3.10', '3.11', '3.12']
+py_versions = ['3.11', '3.12']
 
 lic = licenses[cfg.get('license', 'mit').lower()]
 min_python = cfg['min_python']
