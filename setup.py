@@ -3,8 +3,8 @@ from configparser import ConfigParser
 import sys
 import setuptools
 
-if not (3, 11) <= sys.version_info[:2] <= (3, 12):   # said before pip looks for dependencies this Python lacks
-    sys.exit(f"Phenocoder needs Python 3.11 or 3.12 (zarr 3 and SpatialData need 3.11; 3.13 is untested); "
+if not (3, 11) <= sys.version_info[:2] <= (3, 13):   # said before pip looks for dependencies this Python lacks
+    sys.exit(f"Phenocoder needs Python 3.11-3.13 (zarr 3 and SpatialData need 3.11; 3.14 is untested); "
              f"this is Python {sys.version.split()[0]}.")
 
 config = ConfigParser(delimiters=['='])
@@ -17,7 +17,7 @@ for key in 'version description keywords author author_email'.split():
 licenses = {'mit': ('MIT License', 'OSI Approved :: MIT License')}
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable',
             '6 - Mature', '7 - Inactive']
-py_versions = ['3.11', '3.12']
+py_versions = ['3.11', '3.12', '3.13']
 
 lic = licenses[cfg.get('license', 'mit').lower()]
 min_python = cfg['min_python']
@@ -41,7 +41,7 @@ setuptools.setup(
     install_requires=requirements,
     extras_require={'dev': dev_requirements, 'gpu': gpu_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
-    python_requires='>=' + min_python + ',<3.13',
+    python_requires='>=' + min_python + ',<3.14',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     zip_safe=False,
