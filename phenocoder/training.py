@@ -102,7 +102,7 @@ def make_feed(
 _FEED_ERROR = []     # the last exception raised inside a streamed feed's generator
 
 def _stream(patches, idx, batch_size, shuffle, seed, window:int=8):
-    "Batches `(x, i)` read chunk by chunk from a zarr array (shuffled chunk order, shuffled within windows of chunks)."
+    "Batches `(x, i)` read chunk by chunk from a zarr array (shuffled chunk order, shuffled within windows of chunks; all full but the last)."
     import tensorflow as tf
     L = patches.chunks[0]
     chunk_of = idx // L
@@ -116,17 +116,23 @@ def _stream(patches, idx, batch_size, shuffle, seed, window:int=8):
     def batches():
         rng = np.random.default_rng([seed, epoch[0]]); epoch[0] += 1
         ids = rng.permutation(chunks) if shuffle else chunks
+        cx = ci = None
         for w in range(0, len(ids), window):
             part = np.sort(ids[w:w + window])
             sel = idx[np.sort(np.concatenate([at[c] for c in part.tolist()]))]
             block = np.concatenate([np.asarray(patches[c * L:(c + 1) * L]) for c in part])
             offs = np.concatenate([np.arange(c * L, min((c + 1) * L, patches.shape[0])) for c in part])
             order = rng.permutation(len(sel)) if shuffle else np.arange(len(sel))
-            rows = np.searchsorted(offs, sel[order])
-            for b in range(0, len(sel), batch_size):
-                yield block[rows[b:b + batch_size]], sel[order][b:b + batch_size]
+            rows, got = np.searchsorted(offs, sel[order]), sel[order]
+            x = block[rows] if cx is None else np.concatenate([cx, block[rows]])   # rows left over from the last window first
+            i = got if ci is None else np.concatenate([ci, got])
+            full = len(i) // batch_size * batch_size
+            for b in range(0, full, batch_size): yield x[b:b + batch_size], i[b:b + batch_size]
+            cx, ci = (x[full:], i[full:]) if full < len(i) else (None, None)
+        if ci is not None: yield cx, ci                       # only the epoch's last batch is short, as in memory
     sig = (tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int64))
-    return tf.data.Dataset.from_generator(gen, output_signature=sig)
+    n_batches = -(-len(idx) // batch_size)                    # known up front: Keras counts the steps, no "ran out of data"
+    return tf.data.Dataset.from_generator(gen, output_signature=sig).apply(tf.data.experimental.assert_cardinality(n_batches))
 
 # %% ../nbs/05_training.ipynb #0b0e9bc2
 class TrainingRun:
