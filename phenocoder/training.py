@@ -123,9 +123,8 @@ def _stream(patches, idx, batch_size, shuffle, seed, window:int=8):
             block = np.concatenate([np.asarray(patches[c * L:(c + 1) * L]) for c in part])
             offs = np.concatenate([np.arange(c * L, min((c + 1) * L, patches.shape[0])) for c in part])
             order = rng.permutation(len(sel)) if shuffle else np.arange(len(sel))
-            rows, got = np.searchsorted(offs, sel[order]), sel[order]
-            x = block[rows] if cx is None else np.concatenate([cx, block[rows]])   # rows left over from the last window first
-            i = got if ci is None else np.concatenate([ci, got])
+            i = sel[order]; x = block[np.searchsorted(offs, i)]
+            if ci is not None: x, i = np.concatenate([cx, x]), np.concatenate([ci, i])   # rows left over from the last window first
             full = len(i) // batch_size * batch_size
             for b in range(0, full, batch_size): yield x[b:b + batch_size], i[b:b + batch_size]
             cx, ci = (x[full:], i[full:]) if full < len(i) else (None, None)
@@ -349,11 +348,11 @@ def initialize_model(
         raise FileExistsError(f"Model {name!r} in {str(model_dir)!r} is trained: pass overwrite=True to replace it once "
                               f"the new one is trained, or choose another name.")
     keras.utils.set_random_seed(seed)
-    for c in conditions:                      # only columns carried into the patch table can condition
-        try: check_key(c, table.columns, 'condition (column of the table)')
-        except KeyError as e: raise KeyError(f"{e.args[0]} A column of the object table becomes a condition once "
-                                             f"generate_dataset(..., metadata_keys=[{c!r}]) carries it into the dataset.") from None
-    onehot, categories = one_hot(table, conditions)
+    try: onehot, categories = one_hot(table, conditions)
+    except KeyError as e:                     # only columns carried into the patch table can condition: say how
+        c = next(c for c in conditions if c not in table.columns)
+        raise KeyError(f"{e.args[0]} A column of the object table becomes a condition once "
+                       f"generate_dataset(..., metadata_keys=[{c!r}]) carries it into the dataset.") from None
     _warn_constant(categories); _warn_many(categories, len(table))
     train_idx, val_idx = split_by_sample(table['dataset'].astype(str) + '/' + table['sample'].astype(str), val_frac, seed)
     if batch_size > len(train_idx): warnings.warn(f"`batch_size` {batch_size} exceeds the {len(train_idx):,} training patches: "
