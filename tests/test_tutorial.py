@@ -25,6 +25,17 @@ def check_outputs(scores, sd):
     assert lat.uns['spatialdata_attrs']['instance_key'] == src.uns['spatialdata_attrs']['instance_key']
     assert scores['total_seconds'] > 0
 
+def test_papermill_reads_every_parameter(caplog):
+    "Every knob of the parameters cell is one papermill can read (`papermill --help-notebook` lists it; no parse warning)."
+    import ast, logging
+    nb = json.loads(TUTORIAL.read_text())
+    cell = next(c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', []))
+    names = [t.id for node in ast.parse(''.join(cell['source'])).body if isinstance(node, ast.Assign) for t in node.targets]
+    with caplog.at_level(logging.WARNING, logger='papermill'):
+        found = pm.inspect_notebook(str(TUTORIAL))
+    assert not [r.getMessage() for r in caplog.records if 'Unable to parse' in r.getMessage()]
+    assert names and sorted(found) == sorted(names), set(names) ^ set(found)
+
 def test_quality_floors_can_fail():
     good = {"ARI k-means latents": 0.9, "ARI k-means pixel PCA (best of 4-50 PCs)": 0.8, "batch kNN accuracy within phenotype": 0.55,
             "batch kNN accuracy within phenotype, not conditioned on batch": 0.9,
