@@ -200,11 +200,14 @@ def _warn_constant(categories:dict):
     one = {c: v[0] for c, v in categories.items() if len(v) == 1}
     if one: warnings.warn(f"Condition(s) {sorted(one)} have a single value in the training data ({one}): they carry no information.")
 
-def _warn_many(categories:dict, n:int):
-    "Warn about conditions with more than 50 categories, or more than half as many as patches: likely a continuous column."
-    many = {c: len(v) for c, v in categories.items() if len(v) > min(50, n / 2)}
-    if many: warnings.warn(f"Condition(s) {sorted(many)} have very many categories for {n:,} patches ({many}): each value becomes "
-                           f"a one-hot category, so a continuous column (such as 'y') conditions on nearly every patch's own value.")
+def _warn_many(categories:dict, n:int, min_per_category:int=20):
+    "Warn about conditions with more than 10 categories and fewer than `min_per_category` patches per category on average."
+    many = {c: len(v) for c, v in categories.items() if len(v) > 10 and n / len(v) < min_per_category}
+    if many:
+        per = ', '.join(f"{c}: {n / k:.1f}" for c, k in many.items())
+        warnings.warn(f"Condition(s) {sorted(many)} have very many categories for {n:,} patches ({many}; patches per category on "
+                      f"average {per}): each value becomes a one-hot category that few patches inform, and a continuous column "
+                      f"(such as 'y') conditions on nearly every patch's own value.")
 
 def _check_unique(values:list, name:str):
     "A ValueError naming the entries that `values` lists more than once."
