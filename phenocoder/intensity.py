@@ -139,10 +139,20 @@ def _check_finite(st:pd.DataFrame)->pd.DataFrame:
                          f"slice z={r['z'].iloc[0]} ({bad.sum()} channel-slices in all); fix or fill them before cutting patches.")
     return st
 
-def _warn_flat(ranges, channels, q, scale):
-    "Warn about channels whose scaling range is empty (high <= low): their scaled patches are all 0."
-    flat = [f"{c} of {s}" for s, r in ranges.items() for c, lo, hi in zip(channels, r['low'], r['high']) if hi <= lo]
-    if flat and scale:
-        warnings.warn(f"empty scaling range (percentile {q:g} = {100 - q:g}) for channel {', '.join(flat[:10])}"
-                      f"{' ...' if len(flat) > 10 else ''}: those patches are 0 after scaling; a smaller scale_percentile "
-                      "or scale_per_sample=False may help.")
+def _warn_flat(ranges, channels, q, scale, stats=None):
+    "Warn about channels whose scaling range is empty (high <= low): their scaled patches are all 0; the hint fits the case."
+    flat = [(s, c, lo) for s, r in ranges.items() for c, lo, hi in zip(channels, r['low'], r['high']) if hi <= lo]
+    if not (flat and scale): return
+    head = (f"empty scaling range (percentile {q:g} = {100 - q:g}) for channel {', '.join(f'{c} of {s}' for s, c, _ in flat[:10])}"
+            f"{' ...' if len(flat) > 10 else ''}: those patches are 0 after scaling; ")
+    if stats is None: return warnings.warn(head + "a smaller scale_percentile or scale_per_sample=False may help.")
+    top = stats.groupby(['sample', 'channel'], observed=True)['max'].max()
+    by_channel = stats.groupby('channel', observed=True)['max'].max()
+    peak = [float(top.get((s, c), by_channel.get(c, lo))) for s, c, lo in flat]
+    if all(m <= lo for m, (_, _, lo) in zip(peak, flat)): return warnings.warn(head + "they are constant: there is no signal to keep.")
+    pooled = scale_ranges(stats, channels, per_sample=False)[GLOBAL]
+    pool = GLOBAL not in ranges and any(pooled['high'][channels.index(c)] > pooled['low'][channels.index(c)] for _, c, _ in flat)
+    warnings.warn(head + f"their brightest pixels ({', '.join(f'{m:g}' for m in peak[:10])}) are rarer than {q:g}% of a slice, a "
+                  f"sparse signal that a smaller scale_percentile (e.g. {q / 10:g}) keeps"
+                  + ("; scale_per_sample=False, whose pooled range is not empty, keeps it too." if pool else "."))
+

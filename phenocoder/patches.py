@@ -426,7 +426,7 @@ def generate_dataset(
                     ndim=3 if imgs[samples[0]].ndim == 4 else 2, fill=0.0, row_order='sample, z, table order',
                     mask=mask, mask_dilation=mask_dilation, labels_key=labels_key,
                     input_channels=channels + (['mask'] if mask == 'channel' else []))
-        _warn_flat(meta['ranges'], channels, scale_percentile, scale)
+        _warn_flat(meta['ranges'], channels, scale_percentile, scale, stats)
         table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
         root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
         uid = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
