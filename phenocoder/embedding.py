@@ -306,6 +306,7 @@ def plot_sample_embedding(
         ax.set(title=c or '', xlabel=f'{name}1', ylabel=f'{name}2', xticks=[], yticks=[])
     for ax in list(axes.flat)[len(colors):]: ax.set_visible(False)
     fig.tight_layout()
+    plt.close(fig)           # closed in pyplot: a notebook shows it once, as the returned value
     return fig
 
 def _scatter(ax, xy, values, size):
