@@ -152,7 +152,7 @@ def _warn_flat(ranges, channels, q, scale, stats=None):
     if all(m <= lo for m, (_, _, lo) in zip(peak, flat)): return warnings.warn(head + "they are constant: there is no signal to keep.")
     pooled = scale_ranges(stats, channels, per_sample=False)[GLOBAL]
     pool = GLOBAL not in ranges and any(pooled['high'][channels.index(c)] > pooled['low'][channels.index(c)] for _, c, _ in flat)
-    warnings.warn(head + f"their brightest pixels ({', '.join(f'{m:g}' for m in peak[:10])}) are rarer than {q:g}% of a slice, a "
-                  f"sparse signal that a smaller scale_percentile (e.g. {q / 10:g}) keeps"
-                  + ("; scale_per_sample=False, whose pooled range is not empty, keeps it too." if pool else "."))
+    warnings.warn(head + f"their signal (brightest pixels {', '.join(f'{m:g}' for m in peak[:10])}) lies in under {q:g}% of each "
+                  f"slice's pixels: a smaller scale_percentile (e.g. {q / 10:g}) may keep such sparse signal"
+                  + ("; so may scale_per_sample=False, whose pooled range is not empty." if pool else "."))
 
