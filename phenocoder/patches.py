@@ -23,7 +23,7 @@ from .distributed import get_client, store_path, open_elements, run_tasks, task_
 # %% auto #0
 __all__ = ['MASK_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'iter_patches', 'extract_patches',
            'sample_image', 'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range',
-           'iter_sample_patches', 'sample_patches', 'generate_dataset']
+           'iter_sample_patches', 'sample_patches', 'blank_patches', 'generate_dataset']
 
 # %% ../nbs/02_patches.ipynb #0bc5b051
 def scale_values(
@@ -364,6 +364,33 @@ def _select(adata, sample_key, key, samples, image_key, sdata, patch_size, drop_
     return rows, cents, imgs
 
 # %% ../nbs/02_patches.ipynb #f162901b
+def blank_patches(
+    ds,                          # a PatchDataset (`load_dataset`, `generate_dataset`)
+    threshold:float=0.0,         # blank: no pixel of any image channel above this value (scaled patches: 0 is the scaling floor)
+    chunk_rows:int|None=None,    # patches read at a time (default: the store's chunk length)
+)->np.ndarray:                   # (n_patches,) bool, in the dataset's row order (`ds.table`)
+    "Which patches hold no signal: no pixel of any image channel above `threshold` (a mask channel is not looked at)."
+    arr, nc = ds.patches, len(ds.meta['channels'])
+    n = arr.shape[0]
+    step = int(chunk_rows or getattr(arr, 'chunks', (1024,))[0] or 1024)
+    out = np.empty(n, bool)
+    for a in range(0, n, step):                  # one chunk at a time: bounded memory on stores of any size
+        x = np.asarray(arr[a:a + step])[..., :nc]
+        out[a:a + len(x)] = x.reshape(len(x), -1).max(axis=1, initial=-np.inf) <= threshold
+    return out
+
+def _warn_blank(ds, blank:np.ndarray):
+    "Warn when objects have blank patches: count them per sample with their slices."
+    if not blank.any(): return
+    per = ds.table.loc[blank].groupby('sample', sort=False)['z'].agg(['size', 'min', 'max'])
+    parts = [f"{s}: {r['size']:,} in slice{'s' if r['min'] != r['max'] else ''} {r['min']}" + (f"-{r['max']}" if r['min'] != r['max'] else '')
+             for s, r in per.iterrows()]
+    warnings.warn(f"{int(blank.sum()):,} of {len(blank):,} objects ({blank.mean():.1%}) have blank patches, with no pixel above the "
+                  f"scaling floor in any channel ({'; '.join(parts[:10])}{' ...' if len(parts) > 10 else ''}). They carry no image "
+                  "information: their latents differ only by their conditions (such as z), and clustering puts them in groups of "
+                  "their own. Check the images and the segmentation there, or leave those objects out of the "
+                  "table; blank_patches(dataset) marks them.")
+
 def generate_dataset(
     sdata,                          # SpatialData with images `f"{image_key}_{sample}"` and the table
     dataset:str,                    # dataset name (a folder name under `dir_dataset`)
@@ -430,7 +457,9 @@ def generate_dataset(
         table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
         root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
         uid = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
-        return _same_writer(load_dataset(root, dataset), uid)       # another writer of this name may have replaced it since
+        ds = _same_writer(load_dataset(root, dataset), uid)         # another writer of this name may have replaced it since
+        if scale: _warn_blank(ds, blank_patches(ds))
+        return ds
 
 # %% ../nbs/02_patches.ipynb #566de288
 def _pos_int(v, name:str, none_ok:bool=False):
