@@ -139,13 +139,12 @@ def _check_finite(st:pd.DataFrame)->pd.DataFrame:
                          f"slice z={r['z'].iloc[0]} ({bad.sum()} channel-slices in all); fix or fill them before cutting patches.")
     return st
 
-def _warn_flat(ranges, channels, q, scale, stats=None):
+def _warn_flat(ranges, channels, q, scale, stats):
     "Warn about channels whose scaling range is empty (high <= low): their scaled patches are all 0; the hint fits the case."
     flat = [(s, c, lo) for s, r in ranges.items() for c, lo, hi in zip(channels, r['low'], r['high']) if hi <= lo]
     if not (flat and scale): return
     head = (f"empty scaling range (percentile {q:g} = {100 - q:g}) for channel {', '.join(f'{c} of {s}' for s, c, _ in flat[:10])}"
             f"{' ...' if len(flat) > 10 else ''}: those patches are 0 after scaling; ")
-    if stats is None: return warnings.warn(head + "a smaller scale_percentile or scale_per_sample=False may help.")
     top = stats.groupby(['sample', 'channel'], observed=True)['max'].max()
     by_channel = stats.groupby('channel', observed=True)['max'].max()
     peak = [float(top.get((s, c), by_channel.get(c, lo))) for s, c, lo in flat]

@@ -383,8 +383,7 @@ def _warn_blank(ds, blank:np.ndarray):
     "Warn when objects have blank patches: count them per sample with their slices."
     if not blank.any(): return
     per = ds.table.loc[blank].groupby('sample', sort=False)['z'].agg(['size', 'min', 'max'])
-    parts = [f"{s}: {r['size']:,} in slice{'s' if r['min'] != r['max'] else ''} {r['min']}" + (f"-{r['max']}" if r['min'] != r['max'] else '')
-             for s, r in per.iterrows()]
+    parts = [f"{s}: {n:,} in " + (f"slice {lo}" if lo == hi else f"slices {lo}-{hi}") for s, (n, lo, hi) in per.iterrows()]
     warnings.warn(f"{int(blank.sum()):,} of {len(blank):,} objects ({blank.mean():.1%}) have blank patches, with no pixel above the "
                   f"scaling floor in any channel ({'; '.join(parts[:10])}{' ...' if len(parts) > 10 else ''}). They carry no image "
                   "information: their latents differ only by their conditions (such as z), and clustering puts them in groups of "

@@ -353,7 +353,8 @@ def initialize_model(
     keras.utils.set_random_seed(seed)
     try: onehot, categories = one_hot(table, conditions)
     except KeyError as e:                     # only columns carried into the patch table can condition: say how
-        c = next(c for c in conditions if c not in table.columns)
+        c = next((c for c in conditions if c not in table.columns), None)
+        if c is None: raise
         raise KeyError(f"{e.args[0]} A column of the object table becomes a condition once "
                        f"generate_dataset(..., metadata_keys=[{c!r}]) carries it into the dataset.") from None
     _warn_constant(categories); _warn_many(categories, len(table))
