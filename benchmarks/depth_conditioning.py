@@ -23,11 +23,10 @@ WAYS = {'none': dict(conditions=[]), 'mmd': dict(conditions=['z']), 'concat': di
 
 def depth_vote(features, z, n_neighbors:int=15, n_bins:int=6)->tuple:
     "Leave-one-out k-NN vote accuracy of the depth bin from standardised `features`, and its chance."
-    from sklearn.neighbors import NearestNeighbors
+    from phenocoder.evaluation import knn_indices, knn_vote
     zbin = pd.qcut(z, n_bins, labels=False, duplicates='drop')
     f = (features - features.mean(0)) / (features.std(0) + 1e-9)
-    idx = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(f).kneighbors(f, return_distance=False)[:, 1:]
-    votes = np.apply_along_axis(lambda r: np.bincount(r, minlength=zbin.max() + 1).argmax(), 1, zbin[idx])
+    votes = knn_vote(zbin[knn_indices(f, n_neighbors)], zbin.max() + 1)     # the evaluation module's vote (ties: nearest)
     return float((votes == zbin).mean()), float(np.bincount(zbin).max() / len(zbin))
 
 
