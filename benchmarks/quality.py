@@ -2,7 +2,8 @@
 
 For each generator (`bundled` = phenocoder.data.example_3d, `tissue` = benchmarks/synthetic_tissue.make_tissue,
 `shifted` = the same tissue whose phenotype shares differ 5x between the two batches, as when a treatment and the imaging
-day go together: `make_tissue(composition='batch')`) and each seed (the seed of the data and of the model), following the README / tutorial through the public `Phenocoder` methods:
+day go together: `make_tissue(composition='batch')`; `cells` = benchmarks/synthetic_cells.make_cells, 2D cells of
+other shapes, 2 channels, 3 imaging plates, not in the default list) and each seed (the seed of the data and of the model), following the README / tutorial through the public `Phenocoder` methods:
 generate_dataset(32 x 32, metadata_keys=['batch']) -> initialize_model(n_latent_dim=16, n_dense_dim=256, conditions=
 --conditions) -> train -> encode(harmonize=--harmonize) -> PCA (up to 15 PCs) + Leiden (resolution 0.5) -> spatialgraph_stats(use_subunits=True)
 -> spatialgraph_embedding(n_dim=10). Scores (phenocoder.evaluation):
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 SETTINGS = {'bundled': dict(radii=(25, 50), dim_subunit=(80, 80, 60), min_obs_per_subunit=20),
             'tissue': dict(radii=(15, 30), dim_subunit=(52, 52, 20), min_obs_per_subunit=20)}
 SETTINGS['shifted'] = SETTINGS['tissue']
+SETTINGS['cells'] = dict(radii=(12, 24), dim_subunit=(84, 84), min_obs_per_subunit=20)    # 2D: squares of 84 um
 TARGETS = {'ari': ('>=', 0.90), 'batch_acc': ('<=', 0.60), 'arch_acc': ('>=', 0.90), 'batch_sub_acc': ('<=', 0.65)}
 
 
@@ -62,7 +64,10 @@ def make_data(generator:str, seed:int, quick:bool, cache:Path):
         from synthetic_tissue import make_tissue
         small = dict(n_samples=4, n_per_sample=120) if quick else {}
         return make_tissue(seed=seed, composition='batch' if generator == 'shifted' else None, **small)
-    raise ValueError(f"Unknown generator {generator!r}; expected 'bundled', 'tissue' or 'shifted'.")
+    if generator == 'cells':
+        from synthetic_cells import make_cells
+        return make_cells(seed=seed, **(dict(n_samples=6, n_per_sample=80) if quick else {}))
+    raise ValueError(f"Unknown generator {generator!r}; expected 'bundled', 'tissue', 'shifted' or 'cells'.")
 
 
 def leiden(latents, seed:int, resolution:float=0.5):
@@ -105,7 +110,8 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
     if a.beta is not None: extra['beta'] = a.beta
     if a.conv_layers: extra['conv_layers'] = tuple(int(f) for f in a.conv_layers.split(','))
     if a.center_sigma is not None: extra['center_sigma'] = None if a.center_sigma == 'none' else (a.center_sigma if a.center_sigma == 'auto' else float(a.center_sigma))
-    call(pheno.initialize_model, n_latent_dim=a.n_latent_dim, n_dense_dim=a.n_dense_dim, conditions=a.conditions, input_shape=(32, 32, n_channels), **extra)
+    conditions = a.conditions if np.shape(table.obsm['spatial_index'])[1] == 3 else [c for c in a.conditions if c != 'z']   # 2D: no z
+    call(pheno.initialize_model, n_latent_dim=a.n_latent_dim, n_dense_dim=a.n_dense_dim, conditions=conditions, input_shape=(32, 32, n_channels), **extra)
     t0 = time.time()
     history = call(pheno.train, n_epochs=a.epochs, verbose=0, plot=False)
     t_train = time.time() - t0

@@ -255,14 +255,16 @@ def _table(t:pd.DataFrame, design:pd.DataFrame):
 
 
 def cut_patches(sdata, size:int=32, percentile:float=1.0)->np.ndarray:
-    "One (size, size, c) patch per table row at its own z-slice, each sample scaled per channel to [low, high] percentiles."
+    "One (size, size, c) patch per table row at its own z-slice (2D images: the image), each sample scaled per channel to [low, high] percentiles."
     t, h, out = sdata.tables['nuclei_features'], size // 2, []
     for w in t.obs['well'].cat.categories:
         im = np.asarray(sdata.images[f'IF_{w}'].data).astype(np.float32)
+        if im.ndim == 3: im = im[:, None]                     # (c, y, x): one slice
         lo, hi = np.percentile(im, [percentile, 100 - percentile], axis=(1, 2, 3))
         im = np.clip((im - lo[:, None, None, None]) / (hi - lo)[:, None, None, None], 0, 1)
         im = np.pad(im, ((0, 0), (0, 0), (h, h), (h, h)))
-        y, x, z = t.obsm['spatial_index'][(t.obs['well'] == w).to_numpy()].T
+        idx = t.obsm['spatial_index'][(t.obs['well'] == w).to_numpy()]
+        y, x, z = (idx if idx.shape[1] == 3 else np.column_stack([idx, np.zeros(len(idx), int)])).T
         out.append(np.stack([im[:, zz, yy:yy + size, xx:xx + size].transpose(1, 2, 0) for yy, xx, zz in zip(y, x, z)]))
     order = np.concatenate([np.flatnonzero((t.obs['well'] == w).to_numpy()) for w in t.obs['well'].cat.categories])
     out = np.concatenate(out)
