@@ -147,6 +147,9 @@ class PhenoModel:
 
     def reconstruct(self, patches, conditions=None, as_condition=None, batch_size:int=256)->np.ndarray:
         "Encode `patches` with their own conditions and decode them, with `as_condition` replacing conditions if given."
+        if conditions is None and self.conditions:
+            raise ValueError(f"reconstruct encodes the patches with their own conditions, then decodes them with `as_condition`: "
+                             f"pass `conditions`, a table with the columns {self.conditions} (for example the dataset's patch table).")
         z = self.get_latent_representation(patches, conditions, batch_size=batch_size)
         if as_condition and conditions is not None and not isinstance(conditions, pd.DataFrame):
             raise ValueError("as_condition needs the conditions as a table (column values), not a one-hot array.")
