@@ -184,7 +184,7 @@ class Explorer:
                  spatial_key:str|None=None,     # `.obsm` physical coordinates, used without images (default: the Phenocoder's)
                  use_rep:str|None=None,         # latents: None/'X', a layer or an `.obsm` key
                  basis:str='X_umap',            # `.obsm` 2-d embedding for the neighbourhood view (else PCA of the latents)
-                 channels=(0, 1, 2),            # channels shown (one: grey; up to three: RGB)
+                 channels='auto',               # channels shown (one: grey; up to three: RGB; 'auto': the first three, or all if fewer)
                  z:int|None=None,               # z-slice of the tissue picture (None: maximum projection)
                  info_keys=(),                  # `.obs` columns shown with each object (e.g. 'phenotype')
                  n_patches:int=12,              # patches shown per cluster

@@ -5,6 +5,8 @@
 # %% ../nbs/09a_plots.ipynb #9676c0f5
 from __future__ import annotations
 import io, numbers, warnings
+from collections.abc import Mapping
+from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 from .core import check_key, get_rep, Phenocoder
@@ -16,7 +18,10 @@ __all__ = ['to_rgb', 'take_rows', 'sample_per_group', 'plot_patch_gallery', 'rec
 
 # %% ../nbs/09a_plots.ipynb #6da2b5cb
 def _check_channels(channels, n_channels:int)->list:
-    "`channels` (an int or up to three ints) as a list, checked against the number of channels."
+    "`channels` (an int, up to three ints, or 'auto': the first three, fewer where there are fewer) as a list, checked against the number of channels."
+    if isinstance(channels, str):
+        if channels != 'auto': raise ValueError(f"`channels` must be 'auto' or 1 to 3 channel indices; got {channels!r}.")
+        return list(range(min(3, n_channels)))
     ch = [channels] if isinstance(channels, numbers.Integral) else list(channels)
     if not 1 <= len(ch) <= 3: raise ValueError(f"`channels` must be 1 to 3 channel indices; got {channels!r}.")
     bad = [c for c in ch if not isinstance(c, numbers.Integral) or not -n_channels <= c < n_channels]
@@ -34,7 +39,7 @@ def _stretch(x:np.ndarray, percentile:float=99.5)->np.ndarray:
 
 def to_rgb(
     patches,                  # (n, h, w, c) or (h, w, c) patches, channels last
-    channels=(0, 1, 2),       # one channel (grey) or up to three (red, green, blue)
+    channels='auto',          # one channel (grey) or up to three (red, green, blue); 'auto': the first three (fewer where there are fewer)
     scale:bool|None=None,     # stretch each channel to its percentiles (None: only when values leave [0, 1])
 )->np.ndarray:                # (n, h, w, 3) or (h, w, 3) float32 RGB in [0, 1]
     "RGB composite of up to three channels of image patches."
@@ -113,7 +118,7 @@ def plot_patch_gallery(
     patches,                 # (n, h, w, c) patches (numpy, zarr or dask; only the shown rows are read), or a PatchDataset
     labels=None,             # (n,) group of each patch (e.g. its cluster), or a Series indexed by obs names; None: one group
     n_per_group:int=8,       # patches per row
-    channels=(0, 1, 2),      # one channel (grey) or up to three (RGB composite)
+    channels='auto',         # one channel (grey) or up to three (RGB composite); 'auto': the first three (or all, if fewer)
     groups=None,             # groups to show, in this order (default: all)
     seed:int=0,              # seed of the random choice of patches
     titles=None,             # optional (n,) text shown above each patch
@@ -192,7 +197,7 @@ def plot_reconstructions(
     x,                       # (n, h, w, c) input patches
     x_hat,                   # (n, h, w, c) reconstructions, or a model to compute them with (`reconstruct`)
     n:int=8,                 # pairs to show
-    channels=(0, 1, 2),      # one channel (grey) or up to three (RGB composite); None: every channel, grey, in its own rows
+    channels='auto',         # one channel (grey) or up to three (RGB composite; 'auto': the first three, or all if fewer); None: every channel, grey, in its own rows
     c=None,                  # one-hot conditions when `x_hat` is a conditional model
     seed:int|None=None,      # None: the first `n` patches; else `n` random ones
     ncols:int=8,             # pairs per row
@@ -205,7 +210,7 @@ def plot_reconstructions(
     if not len(sel): raise ValueError("No patches to show.")
     xs, xh = _pairs(x, x_hat, sel, c)
     mse = ((xs - xh) ** 2).mean(axis=(1, 2, 3))
-    chans = [list(channels)] if channels is not None and not isinstance(channels, numbers.Integral) else [channels]
+    chans = [channels if channels is None or isinstance(channels, (str, numbers.Integral)) else list(channels)]
     if channels is None:
         chans = [[k] for k in range(x.shape[-1])]
         names = list(channel_names) if channel_names is not None else [f'c{k}' for k in range(x.shape[-1])]
@@ -231,7 +236,7 @@ def plot_reconstructions(
 def plot_counterfactuals(
     x,                         # (n, h, w, c) input patches
     rows:dict,                 # {row title: (n, h, w, c) patches}, e.g. {'as b0': ..., 'as b1': ...}
-    channels=(0, 1, 2),        # one channel (grey) or up to three (RGB composite)
+    channels='auto',           # one channel (grey) or up to three (RGB composite); 'auto': the first three (or all, if fewer)
     titles=None,               # optional (n,) text above each object
     size:float=1.1,            # inches per patch
     title:str|None=None,       # figure title
@@ -340,7 +345,7 @@ def _shrink(pic:np.ndarray, max_size:int|None)->np.ndarray:
 
 def image_rgb(
     img,                   # (c, z, y, x) or (c, y, x) image (numpy, dask or xarray), or an (y, x, 3) RGB picture
-    channels=(0, 1, 2),    # one channel (grey) or up to three (RGB)
+    channels='auto',       # one channel (grey) or up to three (RGB); 'auto': the first three (or all, if fewer)
     z:int|None=None,       # z-slice to show (None: maximum projection over z)
 )->np.ndarray:             # (y, x, 3) float32 RGB in [0, 1]
     "An RGB picture of an image: one z-slice or the maximum projection, channels stretched to their percentiles."
@@ -365,9 +370,12 @@ def _sample_order(obs, sample_key, samples):
     return samples
 
 def _image_of(images, sample, image_key):
-    "The image of `sample` from a SpatialData or a dict."
-    if isinstance(images, dict): return images[check_key(sample, images, 'sample in `images`')]
+    "The image of `sample` from a SpatialData, its `.images` (keyed `f'{image_key}_{sample}'`) or a dict {sample: image}."
     from phenocoder.patches import sample_image
+    if isinstance(images, Mapping):
+        if str(sample) in images or f'{image_key}_{sample}' not in images:
+            return images[check_key(sample, images, 'sample in `images`')]
+        images = SimpleNamespace(images=images)      # `sdata.images`: element names
     return sample_image(images, sample, image_key)
 
 def plot_tissue(
@@ -375,13 +383,13 @@ def plot_tissue(
     color:str='leiden',           # `.obs` column or variable to colour by
     sample_key:str='well',        # `.obs` column of samples: one panel each
     spatial_key:str='spatial',    # `.obsm` physical coordinates (y, x[, z]), used without images
-    images=None,                  # None, a SpatialData (`f'{image_key}_{sample}'`) or {sample: image or RGB picture}
+    images=None,                  # None, a SpatialData or its `.images` (`f'{image_key}_{sample}'`), or {sample: image or RGB picture}
     z:int|None=None,              # with images: z-slice to show (None: maximum projection)
     dz:int=1,                     # with `z`: draw objects within this many slices of it
     samples=None,                 # samples to draw (default: all)
     image_key:str='IF',           # image name prefix in a SpatialData
     index_key:str='spatial_index',# `.obsm` pixel coordinates (y, x[, z]), used with images
-    channels=(0, 1, 2),           # image channels for the picture
+    channels='auto',              # image channels for the picture ('auto': the first three, or all if fewer)
     groups=None,                  # colour only these categories (the rest light grey)
     highlight=None,               # obs names (or a boolean mask) to ring (black; white over images)
     size:float|None=None,         # marker size (default: from the number of objects)
