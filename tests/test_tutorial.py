@@ -1,5 +1,5 @@
 """The end-to-end tutorial, executed with papermill as a user would: on the bundled data at its defaults (with the quality
-floors CI checks), and on the real data (short settings)."""
+floors CI checks), on the real data, and on a user's own 2D SpatialData store with other key names (short settings)."""
 import json, sys
 import papermill as pm
 import pytest
@@ -17,8 +17,8 @@ def run_tutorial(out, **params):
                         parameters=dict(output_dir=str(out), **params), progress_bar=False)
     return json.loads((out/'scores.json').read_text()), spatialdata.read_zarr(out/'sdata.zarr')
 
-def check_outputs(scores, sd):
-    src, lat = sd.tables['nuclei_features'], sd.tables['phenocoder']
+def check_outputs(scores, sd, table_key='nuclei_features'):
+    src, lat = sd.tables[table_key], sd.tables['phenocoder']
     assert lat.n_obs == src.n_obs, "every object gets a latent"
     assert list(lat.obs_names) == list(src.obs_names)
     assert lat.var_names[0] == 'phc_latent_1' and 'spatial_message_passing' in lat.layers
@@ -64,3 +64,24 @@ def test_tutorial_on_real_data(tmp_path, real_3d):
     scores, sd = run_tutorial(tmp_path, data_dir=str(real_3d), n_epochs=1, dim_subunit=[200, 200, 200], min_obs_per_subunit=50)
     check_outputs(scores, sd)
     assert sd.tables['phenocoder'].n_obs == 11947
+
+def test_tutorial_on_own_2d_store(tmp_path):
+    "A SpatialData zarr store of 2D images, 2 channels, its own table, sample and batch names: the tutorial runs on it unchanged."
+    sys.path.insert(0, str(ROOT / 'benchmarks'))
+    from synthetic_cells import make_cells
+    sd = make_cells(seed=7, n_samples=6, n_per_sample=60, size=160)
+    t = sd.tables.pop('nuclei_features')
+    t.obs = t.obs.rename(columns={'well': 'sample', 'batch': 'plate'})
+    sd.tables['cells'] = t
+    sd.write(tmp_path / 'mine.zarr')
+    out = tmp_path / 'run'; out.mkdir()
+    pm.execute_notebook(str(TUTORIAL), str(out/'tutorial.ipynb'), cwd=str(ROOT/'nbs'), kernel_name='python3', progress_bar=False,
+                        parameters=dict(output_dir=str(out), data_dir=str(tmp_path / 'mine.zarr'), table_key='cells', sample_key='sample',
+                                        batch_key='plate', n_epochs=2, radius_mp=15, radii='12,24', dim_subunit='[60, 60]',
+                                        min_obs_per_subunit=10))
+    scores, res = json.loads((out/'scores.json').read_text()), spatialdata.read_zarr(out/'sdata.zarr')
+    check_outputs(scores, res, table_key='cells')
+    cfg = json.loads((out/'phenocoder'/'models'/'condcvae'/'config.json').read_text())
+    assert cfg['conditions'] == ['plate']                   # 2D: nothing to condition on but the batch
+    assert 'z_only' in {p.name for p in (out/'phenocoder'/'models').iterdir()}
+    assert {'ARI k-means latents', 'batch kNN accuracy within phenotype', 'leave-one-sample-out accuracy plate'} <= set(scores)
