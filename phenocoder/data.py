@@ -24,7 +24,7 @@ from .store import _tmp_pid, _pid_alive, file_records
 # %% auto #0
 __all__ = ['IMAGE_RE', 'TABLE_RE', 'PHENOTYPES', 'EXAMPLE_WELLS', 'TABLE_COLUMNS', 'EXAMPLE_VERSION', 'list_zstack_files',
            'lazy_stack', 'aggregate_objects', 'build_table', 'read_zstacks', 'check_labels', 'check_objects',
-           'slice_table', 'make_example_3d', 'example_3d_folder', 'example_3d']
+           'check_axis_order', 'slice_table', 'make_example_3d', 'example_3d_folder', 'example_3d']
 
 # %% ../nbs/01_data.ipynb #91fc8d1f
 IMAGE_RE = re.compile(r'(?:^|_)(?P<well>[A-Za-z0-9]+)_(?:T[^_]*?)?Z(?P<z>\d+)C(?P<c>\d+)\.(?P<ext>png|tiff?)$', re.I)
@@ -340,6 +340,7 @@ def check_objects(
     image_key:str='IF',               # images are `f"{image_key}_{sample}"`
     labels_key:str|None=None,         # labels are `f"{labels_key}_{sample}"`; None: do not check ids against labels
     samples=None,                     # check only these samples (default: all in the table)
+    order_labels_key:str|None=None,   # labels to check that the indices are (y, x) on, where they exist (`check_axis_order`)
 )->None:
     "Check a table before any expensive work: unique names, finite centres inside their image, ids non-zero, unique, in the labels."
     t = sdata.tables[check_key(table_key, sdata.tables, 'table')]
@@ -352,7 +353,7 @@ def check_objects(
     if (bad := np.flatnonzero(~np.isfinite(c).all(1))).size:
         raise ValueError(f"Coordinates {spatial_key_index!r} of table {table_key!r} are NaN or infinite for rows {_name_rows(names, bad)}.")
     ids = _check_ids(t, table_key, sample_key, svals)
-    for s, m in sample_rows(svals, None if samples is None else [str(x) for x in samples]).items():
+    for k, (s, m) in enumerate(sample_rows(svals, None if samples is None else [str(x) for x in samples]).items()):
         img = _level0(sdata.images[check_key(f'{image_key}_{s}', sdata.images, 'image')])
         nd = img.ndim - 1
         if c.shape[1] < nd:
@@ -367,6 +368,41 @@ def check_objects(
             name = check_key(f'{labels_key}_{s}', sdata.labels, 'labels element')
             zyx = idx[:, [2, 0, 1]] if nd == 3 else idx
             _ids_in_labels(sdata.labels[name], ids[m], zyx, names[m], name)
+        if k == 0 and order_labels_key is not None and ids is not None and f'{order_labels_key}_{s}' in sdata.labels:
+            check_axis_order(sdata.labels[f'{order_labels_key}_{s}'], idx, ids[m], f'{order_labels_key}_{s}', spatial_key_index, s)
+
+def check_axis_order(
+    labels,                # the sample's labels element (z, y, x) or (y, x)
+    idx,                   # (n, 2 or 3) integer (y, x[, z]) image indices of the sample's objects
+    ids,                   # (n,) their instance ids
+    name:str,              # the labels element's name, for the message
+    key:str='spatial_index', # the obsm key, for the message
+    sample:str='',         # the sample, for the message
+    n_objects:int=256,     # objects read (those nearest the sample's centre, in one z-slice: a small window of the labels)
+)->dict:                   # {'yx': share of objects on their own label at (y, x), 'xy': the same at (x, y)}
+    "Error when the indices look like (x, y): many more objects sit on their own label with the first two columns swapped."
+    lab = _level0(labels)
+    idx, ids = np.asarray(idx, np.int64), np.asarray(ids)
+    nd, H, W, z = lab.ndim, lab.shape[-2], lab.shape[-1], None
+    sel = np.arange(len(idx))
+    if nd == 3:                                                   # one slice: the sample's commonest
+        zs, cnt = np.unique(idx[:, 2], return_counts=True); z = int(zs[np.argmax(cnt)]); sel = sel[idx[:, 2] == z]
+    d = np.abs(idx[sel, :2] - np.median(idx[sel, :2], axis=0)).max(axis=1)
+    sel = sel[np.argsort(d, kind='stable')[:n_objects]]
+    def share(yy, xx):
+        ok = (yy >= 0) & (yy < H) & (xx >= 0) & (xx < W)
+        if not ok.any(): return 0.0
+        y0, y1, x0, x1 = yy[ok].min(), yy[ok].max() + 1, xx[ok].min(), xx[ok].max() + 1
+        win = np.asarray(lab.data[z, y0:y1, x0:x1] if nd == 3 else lab.data[y0:y1, x0:x1])
+        return float((win[yy[ok] - y0, xx[ok] - x0] == ids[sel][ok]).sum() / len(sel))
+    out = dict(yx=share(idx[sel, 0], idx[sel, 1]), xy=share(idx[sel, 1], idx[sel, 0]))
+    if out['xy'] >= 0.5 and out['yx'] < 0.5 * out['xy']:
+        order = '[1, 0, 2]' if idx.shape[1] == 3 else '[1, 0]'
+        raise ValueError(f"Coordinates {key!r} look like (x, y), not the (y, x{', z' if idx.shape[1] == 3 else ''}) image indices "
+                         f"Phenocoder cuts at: of {len(sel)} objects of sample {sample!r}, {out['yx']:.0%} sit on their own label "
+                         f"in {name!r} read as (y, x) and {out['xy']:.0%} with the two swapped. Reorder the columns, e.g. "
+                         f"table.obsm[{key!r}] = table.obsm[{key!r}][:, {order}].")
+    return out
 
 # %% ../nbs/01_data.ipynb #0023a4f4
 PHENOTYPES = ('small_round', 'large_flat', 'elongated', 'speckled')

@@ -377,7 +377,8 @@ def encode(
     samples = list(groups)
     _check_images(sdata, samples, meta['image_key'], meta['channels'])
     lk = (labels_key or meta.get('labels_key')) if meta.get('mask') else None
-    check_objects(sdata, meta['table_key'], meta['sample_key'], meta['spatial_key_index'], meta['image_key'], lk)
+    check_objects(sdata, meta['table_key'], meta['sample_key'], meta['spatial_key_index'], meta['image_key'], lk,
+                  order_labels_key=labels_key or meta.get('labels_key', 'nuclei'))
     conditions, n_cond = list(conditions or []), int(getattr(model, 'n_conditions', 0) or 0)
     if bool(n_cond) != bool(conditions):
         raise ValueError(f"The model takes {n_cond} one-hot condition values but conditions {conditions} were given.")

@@ -430,7 +430,7 @@ def generate_dataset(
     if mask:
         instance_key(adata, table_key)
         for s in samples: sample_labels(sdata, s, labels_key, sample_image(sdata, s, image_key))
-    check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask else None, samples=samples)
+    check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask else None, samples=samples, order_labels_key=labels_key)
     with hold_lock(dataset_lock(dir_dataset, dataset), f"Dataset {dataset!r}"):   # one writer of a dataset at a time
         client = get_client(client)
         path = store_path(sdata, [f'images/{image_key}_{s}' for s in samples] + ([f'labels/{labels_key}_{s}' for s in samples]
