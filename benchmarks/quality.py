@@ -27,7 +27,7 @@ batches apart (ceil_batch_acc above 0.65, as on `shifted`, about 0.85), the batc
 has no target.
 
     python benchmarks/quality.py [--seeds 0,1,2,3,4] [--generators bundled,tissue,shifted] [--epochs 60]
-                                 [--conditions z,batch] [--harmonize batch] [--conditioning mmd] [--mmd-weight 30] [--n-dense-dim 256] [--conv-layers 8,16,32,64,128] [--beta 0.01] [--center-sigma auto] [--out quality.json] [--quick]
+                                 [--conditions z,batch] [--harmonize batch] [--conditioning mmd] [--mmd-weight 30] [--n-dense-dim 256] [--conv-layers 8,16,32,64,128] [--beta 0.01] [--center-sigma auto] [--more-resolutions 0.3] [--out quality.json] [--quick]
 `--quick`: a smoke run (seed 0, 2 epochs, a small 4-sample tissue only) to check the script, not the model.
 """
 from __future__ import annotations
@@ -70,12 +70,12 @@ def make_data(generator:str, seed:int, quick:bool, cache:Path):
     raise ValueError(f"Unknown generator {generator!r}; expected 'bundled', 'tissue', 'shifted' or 'cells'.")
 
 
-def leiden(latents, seed:int, resolution:float=0.5):
-    "PCA (up to 15 PCs) + neighbours + Leiden on the latents, as the tutorial does; writes obs['leiden']."
+def leiden(latents, seed:int, resolution:float=0.5, key:str='leiden'):
+    "PCA (up to 15 PCs) + neighbours + Leiden on the latents, as the tutorial does; writes obs[key]."
     import scanpy as sc
     sc.pp.pca(latents, n_comps=min(latents.n_vars - 1, 15), random_state=seed)
     sc.pp.neighbors(latents, random_state=seed)
-    sc.tl.leiden(latents, resolution=resolution, random_state=seed, key_added='leiden', flavor='igraph', n_iterations=2, directed=False)
+    sc.tl.leiden(latents, resolution=resolution, random_state=seed, key_added=key, flavor='igraph', n_iterations=2, directed=False)
 
 
 def subcube_scores(pheno, cluster_key:str, settings:dict)->tuple:
@@ -128,6 +128,12 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
     comp = composition_recovery(latents, 'phenotype', 'leiden', 'batch')['max_error']
     settings = dict(SETTINGS[generator], **(dict(min_obs_per_subunit=5) if a.quick else {}))
     arch, bsub, n_sub = subcube_scores(pheno, 'leiden', settings)
+    more = {}
+    for r in a.more_resolutions:                  # the same latents clustered at other resolutions: Leiden and sub-cube scores
+        leiden(latents, seed, r, key='leiden_more')
+        le_r = cluster_agreement(latents.obs['phenotype'], latents.obs['leiden_more'])
+        arch_r, bsub_r, _ = subcube_scores(pheno, 'leiden_more', settings)
+        more.update({f'leiden_ari_r{r:g}': le_r['ari'], f'n_leiden_r{r:g}': le_r['n_clusters'], f'arch_acc_r{r:g}': arch_r, f'batch_sub_acc_r{r:g}': bsub_r})
     latents.obs['phenotype'] = latents.obs['phenotype'].astype('category')
     carch, cbsub, _ = subcube_scores(pheno, 'phenotype', settings)
     epochs = len(history['loss']) if isinstance(history, dict) and 'loss' in history else float('nan')
@@ -135,13 +141,14 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
                 leiden_ari=le['ari'], n_leiden=le['n_clusters'], knn_acc=rec['knn_accuracy'], batch_acc=mix['accuracy'], batch_chance=mix['chance'], ilisi=mix['ilisi_scaled'], comp_err=comp,
                 ari_raw=rec_raw['kmeans_ari'], knn_acc_raw=rec_raw['knn_accuracy'], batch_acc_raw=mix_raw['accuracy'],
                 arch_acc=arch, batch_sub_acc=bsub, ceil_arch_acc=carch, ceil_batch_acc=cbsub, n_subcubes=n_sub,
-                epochs=epochs, train_s=round(t_train, 1))
+                epochs=epochs, train_s=round(t_train, 1), **more)
 
 
 def summarise(rows:pd.DataFrame)->pd.DataFrame:
     "Min and median over seeds of every score, per generator, and whether the issue's targets hold."
     cols = ['ari', 'pixel_ari', 'leiden_ari', 'n_leiden', 'knn_acc', 'batch_acc', 'batch_chance', 'comp_err', 'ilisi', 'ari_raw', 'knn_acc_raw', 'batch_acc_raw', 'arch_acc', 'batch_sub_acc', 'ceil_arch_acc',
             'ceil_batch_acc', 'epochs', 'train_s']
+    cols += [c for c in rows.columns if '_r' in c and c not in cols]          # --more-resolutions
     s = rows.groupby('generator')[cols].agg(['min', 'median']).T
     s.loc[('ari_minus_pixel', 'min'), :] = (rows['ari'] - rows['pixel_ari']).groupby(rows['generator']).min()
     return s
@@ -174,11 +181,13 @@ def main():
     ap.add_argument('--conv-layers', default=None, help="filters of the strided convolutions, e.g. 16,32,64,128,256 (default: the package's)")
     ap.add_argument('--beta', type=float, default=None, help="weight of the KL term (default: the package's)")
     ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
+    ap.add_argument('--more-resolutions', default='', help="also score Leiden (and the sub-cube embedding from it) at these resolutions, e.g. 0.3")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
     ap.add_argument('--quick', action='store_true', help='smoke run: seed 0, 2 epochs, a small tissue only')
     a = ap.parse_args()
     if a.quick: a.seeds, a.generators, a.epochs = '0', 'tissue', 2
     a.conditions = [c for c in a.conditions.split(',') if c]
+    a.more_resolutions = [float(r) for r in a.more_resolutions.split(',') if r]
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
     warnings.filterwarnings('ignore', message='.*zarr v3 autosharding.*')
     rows = []
