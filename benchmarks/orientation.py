@@ -38,26 +38,18 @@ def any_angle():
 
 def averaging(generators:list, seeds:list):
     "Latent means as they are against averaged over the patch's symmetries, each harmonized; one line per way."
-    import anndata as ad, pandas as pd, scanpy as sc
+    import anndata as ad, pandas as pd
     import quality as Q
-    from phenocoder import Phenocoder
     from phenocoder.patches import load_dataset
     from phenocoder.encoding import harmonize_latents
     from phenocoder.evaluation import phenotype_recovery, batch_mixing, cluster_agreement
+    defaults = Q.parse_args([])                                  # the quality benchmark's model, at its defaults
     for gen in generators:
         for seed in seeds:
             with tempfile.TemporaryDirectory(prefix='phenocoder_orientation_') as tmp:
-                sdata = Q.make_data(gen, seed, False, Path(tmp) / 'cache')
-                table = sdata.tables['nuclei_features']
-                three_d = np.shape(table.obsm['spatial_index'])[1] == 3
-                p = Phenocoder(table_key='nuclei_features', sample_key='well', image_key='IF', seed=seed); p.add_sdata(sdata)
-                p.generate_dataset(dataset='d', dir_dataset=tmp, patch_size=(32, 32), spatial_key_index='spatial_index',
-                                   metadata_keys=['batch'], progress=False)
-                p.initialize_model(n_latent_dim=16, n_dense_dim=256, conditions=(['z'] if three_d else []) + ['batch'],
-                                   input_shape=(32, 32, sdata.images[next(iter(sdata.images))].shape[0]))
-                p.train(n_epochs=60, verbose=0, plot=False)
-                ds = load_dataset(tmp, 'd'); x = np.asarray(ds.patches[:]); t = ds.table
-                obs = table.obs.loc[t['id'].astype(str).to_numpy()]
+                p, sdata, _, _ = Q.train_workflow(gen, seed, defaults, Path(tmp))
+                ds = load_dataset(p.data_dir, 'dataset_1'); x = np.asarray(ds.patches[:]); t = ds.table
+                obs = sdata.tables['nuclei_features'].obs.loc[t['id'].astype(str).to_numpy()]
                 z = lambda patches: p.model.get_latent_representation(patches, t)
                 quarter = [z(np.rot90(x, k, axes=(1, 2))) for k in range(4)]
                 mirror = [z(np.rot90(x[:, :, ::-1], k, axes=(1, 2))) for k in range(4)]

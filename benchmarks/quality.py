@@ -93,11 +93,9 @@ def subcube_scores(pheno, cluster_key:str, settings:dict)->tuple:
         return float('nan'), float('nan'), a.n_obs
 
 
-def run_one(generator:str, seed:int, a, work:Path)->dict:
-    "The whole workflow on one generator and seed; its scores."
+def train_workflow(generator:str, seed:int, a, work:Path)->tuple:
+    "The data of one generator and seed, its patches and a model trained on them as the options `a` say: (pheno, sdata, history, seconds)."
     from phenocoder import Phenocoder
-    from phenocoder.evaluation import phenotype_recovery, batch_mixing, cluster_agreement, pixel_pca_baseline, composition_recovery
-    from synthetic_tissue import cut_patches
     sdata = make_data(generator, seed, a.quick, work / 'cache')
     table = sdata.tables['nuclei_features']
     n_channels = sdata.images[next(iter(sdata.images))].shape[0]
@@ -114,7 +112,15 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
     call(pheno.initialize_model, n_latent_dim=a.n_latent_dim, n_dense_dim=a.n_dense_dim, conditions=conditions, input_shape=(32, 32, n_channels), **extra)
     t0 = time.time()
     history = call(pheno.train, n_epochs=a.epochs, verbose=0, plot=False)
-    t_train = time.time() - t0
+    return pheno, sdata, history, time.time() - t0
+
+
+def run_one(generator:str, seed:int, a, work:Path)->dict:
+    "The whole workflow on one generator and seed; its scores."
+    from phenocoder.evaluation import phenotype_recovery, batch_mixing, cluster_agreement, pixel_pca_baseline, composition_recovery
+    from synthetic_tissue import cut_patches
+    pheno, sdata, history, t_train = train_workflow(generator, seed, a, work)
+    table = sdata.tables['nuclei_features']
     latents = call(pheno.encode, **(dict(harmonize=a.harmonize) if a.harmonize else {}))
     if latents is None: latents = pheno.sdata.tables['phenocoder']
     rec = phenotype_recovery(latents, 'phenotype', seed=seed)
@@ -167,7 +173,8 @@ def targets(rows:pd.DataFrame)->dict:
     return out
 
 
-def main():
+def parse_args(argv=None):
+    "The options (the defaults for `argv=[]`), lists parsed."
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seeds', default='0,1,2,3,4')
     ap.add_argument('--generators', default='bundled,tissue,shifted')
@@ -184,10 +191,15 @@ def main():
     ap.add_argument('--more-resolutions', default='', help="also score Leiden (and the sub-cube embedding from it) at these resolutions, e.g. 0.3")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
     ap.add_argument('--quick', action='store_true', help='smoke run: seed 0, 2 epochs, a small tissue only')
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if a.quick: a.seeds, a.generators, a.epochs = '0', 'tissue', 2
     a.conditions = [c for c in a.conditions.split(',') if c]
     a.more_resolutions = [float(r) for r in a.more_resolutions.split(',') if r]
+    return a
+
+
+def main():
+    a = parse_args()
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
     warnings.filterwarnings('ignore', message='.*zarr v3 autosharding.*')
     rows = []
