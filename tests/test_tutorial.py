@@ -75,11 +75,8 @@ def test_tutorial_on_own_2d_store(tmp_path):
     sd.tables['cells'] = t
     sd.write(tmp_path / 'mine.zarr')
     out = tmp_path / 'run'; out.mkdir()
-    pm.execute_notebook(str(TUTORIAL), str(out/'tutorial.ipynb'), cwd=str(ROOT/'nbs'), kernel_name='python3', progress_bar=False,
-                        parameters=dict(output_dir=str(out), data_dir=str(tmp_path / 'mine.zarr'), table_key='cells', sample_key='sample',
-                                        batch_key='plate', n_epochs=2, radius_mp=15, radii='12,24', dim_subunit='[60, 60]',
-                                        min_obs_per_subunit=10))
-    scores, res = json.loads((out/'scores.json').read_text()), spatialdata.read_zarr(out/'sdata.zarr')
+    scores, res = run_tutorial(out, data_dir=str(tmp_path / 'mine.zarr'), table_key='cells', sample_key='sample', batch_key='plate',
+                               n_epochs=2, radius_mp=15, radii='12,24', dim_subunit='[60, 60]', min_obs_per_subunit=10)
     check_outputs(scores, res, table_key='cells')
     cfg = json.loads((out/'phenocoder'/'models'/'condcvae'/'config.json').read_text())
     assert cfg['conditions'] == ['plate']                   # 2D: nothing to condition on but the batch
