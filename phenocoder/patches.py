@@ -375,9 +375,12 @@ def blank_patches(
     step = int(chunk_rows or getattr(arr, 'chunks', (1024,))[0] or 1024)
     out = np.empty(n, bool)
     for a in range(0, n, step):                  # one chunk at a time: bounded memory on stores of any size
-        x = np.asarray(arr[a:a + step])[..., :nc]
-        out[a:a + len(x)] = x.reshape(len(x), -1).max(axis=1, initial=-np.inf) <= threshold
+        x = np.asarray(arr[a:a + step]); out[a:a + len(x)] = _blank_rows(x, nc, threshold)
     return out
+
+def _blank_rows(p:np.ndarray, nc:int, threshold:float=0.0)->np.ndarray:
+    "Which of the patches `p` (n, h, w, channels) have no pixel of their first `nc` channels above `threshold`."
+    return p[..., :nc].reshape(len(p), -1).max(axis=1, initial=-np.inf) <= threshold
 
 def _warn_blank(ds, blank:np.ndarray):
     "Warn when objects have blank patches: count them per sample with their slices."
@@ -455,9 +458,9 @@ def generate_dataset(
         _warn_flat(meta['ranges'], channels, scale_percentile, scale, stats)
         table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
         root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
-        uid = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
+        uid, blank = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
         ds = _same_writer(load_dataset(root, dataset), uid)         # another writer of this name may have replaced it since
-        if scale: _warn_blank(ds, blank_patches(ds))
+        if scale: _warn_blank(ds, blank)                            # marked as the patches were cut: the store is not read back
         return ds
 
 # %% ../nbs/02_patches.ipynb #566de288
@@ -502,12 +505,13 @@ def _check_table(sdata, table_key, sample_key, key, metadata_keys):
     for k in metadata_keys: check_key(k, adata.obs.columns, f'metadata key (obs column of table {table_key!r})')
     return adata
 
-def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress, client=None, path=None):
-    "Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`), here or on `client`."
+def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress, client=None, path=None)->tuple:
+    "Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`), here or on `client`; (uid, blank rows)."
+    blank = []
     def fill(arr, cl):
-        if client is None: _write_patches(arr, sdata, table, meta, cl, progress)
-        else: _write_patches_on(client, path, arr, sdata, table, meta, cl, progress)
-    return write_store(root, meta, table, stats, fill, chunk_size)
+        blank.append(_write_patches(arr, sdata, table, meta, cl, progress) if client is None else
+                     _write_patches_on(client, path, arr, sdata, table, meta, cl, progress))
+    return write_store(root, meta, table, stats, fill, chunk_size), blank[-1]
 
 # %% ../nbs/02_patches.ipynb #2bed1178
 def _patch_table(adata, rows, cents, samples, dataset, metadata_keys)->pd.DataFrame:
@@ -518,12 +522,12 @@ def _patch_table(adata, rows, cents, samples, dataset, metadata_keys)->pd.DataFr
     for k in metadata_keys: t[k] = adata.obs[k].to_numpy()[r]
     return t
 
-def _write_patches(arr, sdata, table, meta, chunk, progress):
-    "Fill `arr` in table order through `iter_sample_patches` (rows are grouped by sample and sorted by z)."
+def _write_patches(arr, sdata, table, meta, chunk, progress)->np.ndarray:
+    "Fill `arr` in table order through `iter_sample_patches` (rows are grouped by sample and sorted by z); the blank rows (`blank_patches`)."
     ranges = {s: sample_range(sdata, s, meta) for s in meta['samples']}
     samples, ids = table['sample'].to_numpy(), table['id'].to_numpy()
     bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
-    w = ChunkWriter(arr, chunk)
+    w, nc, blank = ChunkWriter(arr, chunk), len(meta['channels']), []
     try:
         with tqdm(total=len(table), desc='Cutting patches', unit='patch', disable=not progress) as bar:
             for a, b in zip(bounds[:-1], bounds[1:]):
@@ -531,10 +535,11 @@ def _write_patches(arr, sdata, table, meta, chunk, progress):
                 done = 0
                 for idx, p in iter_sample_patches(sdata, samples[a], ids[a:b], meta, ranges[samples[a]], chunk):
                     if idx[0] != done or idx[-1] != done + len(idx) - 1: raise RuntimeError("patch rows out of order")
-                    w.add(p); done += len(idx); bar.update(len(idx))
+                    w.add(p); blank.append(_blank_rows(p, nc)); done += len(idx); bar.update(len(idx))
     except BaseException:
         w.close(ok=False); raise
     w.close()
+    return np.concatenate(blank) if blank else np.zeros(0, bool)
 
 # %% ../nbs/02_patches.ipynb #db2059dd
 def _sample_part(path, sample, meta:dict, shape, table=None):
@@ -582,15 +587,19 @@ def _intensity_stats(sdata, samples, imgs, q, channels, progress, client=None, p
 
 # %% ../nbs/02_patches.ipynb #293b6a5e
 def _cut_task(path, group, start, meta, arr, chunk):
-    "Worker task: cut a run of samples `[(sample, shape, table, ids, ranges)]`, write the whole chunks of its rows, return the shared ones' rows."
+    """Worker task: cut a run of samples `[(sample, shape, table, ids, ranges)]`, write the whole chunks of its rows; return the
+    shared ones' rows and which of its rows are blank (`blank_patches`)."""
+    nc, blank = len(meta['channels']), []
     def pieces(off=0):
         for s, shape, table, ids, ranges in group:
-            for idx, p in iter_sample_patches(_sample_part(path, s, meta, shape, table), s, ids, meta, ranges, chunk): yield idx + off, p
+            for idx, p in iter_sample_patches(_sample_part(path, s, meta, shape, table), s, ids, meta, ranges, chunk):
+                blank.append(_blank_rows(p, nc)); yield idx + off, p
             off += len(ids)
-    return write_region(arr, start, start + sum(len(g[3]) for g in group), pieces(), chunk)
+    edges = write_region(arr, start, start + sum(len(g[3]) for g in group), pieces(), chunk)
+    return edges, np.concatenate(blank) if blank else np.zeros(0, bool)
 
-def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress):
-    "Fill `arr` with tasks on `client`, each a run of samples (`task_groups`): the same rows and chunks as `_write_patches`."
+def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress)->np.ndarray:
+    "Fill `arr` with tasks on `client`, each a run of samples (`task_groups`): the same rows and chunks as `_write_patches`; the blank rows."
     adata, samples, ids = sdata.tables[meta['table_key']], table['sample'].to_numpy(), table['id'].to_numpy()
     bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
     n, zs = sum(client.nthreads().values()), table['z'].to_numpy()
@@ -600,7 +609,8 @@ def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress):
     runs = task_groups([b - a for a, b in units], n)          # each task's tables are built as it is submitted
     pieces = run_tasks(client, _cut_task, ((path, [one(*u) for u in units[i:j]], int(units[i][0])) for i, j in runs),
                        'Cutting patches', progress, meta=meta, arr=arr, chunk=chunk)
-    write_edge_chunks(arr, [p for two in pieces for p in two], chunk)
+    write_edge_chunks(arr, [p for edges, _ in pieces for p in edges], chunk)
+    return np.concatenate([b for _, b in pieces])
 
 
 # %% ../nbs/02_patches.ipynb #3b6915b1

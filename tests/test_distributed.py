@@ -75,6 +75,27 @@ def test_blocks_of_z_slices_same_as_serial(client, sdata, tmp_path, monkeypatch)
     assert crcs(ser.path) == crcs(dist.path) and ser.stats.equals(dist.stats) and ser.meta['ranges'] == dist.meta['ranges']
 
 
+def test_blank_patches_marked_on_workers(client, tmp_path):
+    "Blank patches are marked as the workers cut them: the serial path's warning, the rows `blank_patches` finds in the store."
+    import warnings, spatialdata
+    from spatialdata.models import Image3DModel
+    from phenocoder.patches import blank_patches
+    sd = example_3d(); name = sorted(sd.images)[1]
+    img = np.asarray(sd.images[name].values).copy(); img[:, :2] = 0        # two empty slices in one sample
+    sd.images[name] = Image3DModel.parse(img, dims=('c', 'z', 'y', 'x'), c_coords=list(sd.images[name].coords['c'].values))
+    sd.write(tmp_path / 'blank.zarr'); sd = spatialdata.read_zarr(tmp_path / 'blank.zarr')
+    got = {}
+    for n, c in (('ser', None), ('dist', client)):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            ds = generate_dataset(sd, n, tmp_path, patch_size=(16, 16), chunk_size=37, progress=False, client=c)
+        got[n] = [str(x.message) for x in w if 'have blank patches' in str(x.message)]
+        marked = blank_patches(ds)
+        assert marked.any() and not marked.all() and set(ds.table.loc[marked, 'sample']) == {name.removeprefix('IF_')}
+        assert len(got[n]) == 1 and got[n][0].startswith(f"{int(marked.sum()):,} of {len(marked):,} objects"), got[n]
+    assert got['ser'] == got['dist']
+
+
 def test_in_memory_sdata_refused(client):
     with pytest.raises(ValueError, match=r"sdata.write\('data.zarr'\)"):
         generate_dataset(example_3d(), 'x', '/nonexistent', patch_size=(16, 16), client=client, progress=False)
