@@ -8,7 +8,9 @@ generate_dataset(32 x 32, metadata_keys=['batch']) -> initialize_model(n_latent_
 --conditions) -> train -> encode(harmonize=--harmonize) -> PCA (up to 15 PCs) + Leiden (resolution 0.5) -> spatialgraph_stats(use_subunits=True)
 -> spatialgraph_embedding(n_dim=10). Scores (phenocoder.evaluation):
 
-- ari: k-means ARI of the planted phenotypes on the standardised latents; pixel_ari: the pixel-PCA baseline (best of
+- ari: k-means ARI of the planted phenotypes on the standardised latents; ari_umap: k-means on their 10-D graph
+  embedding (`phenocoder.evaluation.graph_embedding`, a UMAP with min_dist 0: each phenotype's connected group drawn
+  together, however curved or stretched it is in the latents); pixel_ari: the pixel-PCA baseline (best of
   4-50 PCs); leiden_ari and n_leiden: the Leiden clusters; knn_acc: leave-one-out 15-NN vote accuracy of the phenotype
   on the same latents (how much of the phenotypes they hold, whatever the clusters' shapes; chance about 0.2);
 - batch_acc: leave-one-out 5-NN batch accuracy within each true phenotype; batch_chance: the same under perfect mixing
@@ -123,7 +125,7 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
     table = sdata.tables['nuclei_features']
     latents = call(pheno.encode, **(dict(harmonize=a.harmonize) if a.harmonize else {}))
     if latents is None: latents = pheno.sdata.tables['phenocoder']
-    rec = phenotype_recovery(latents, 'phenotype', seed=seed)
+    rec = phenotype_recovery(latents, 'phenotype', seed=seed, umap_kmeans=True)
     mix = batch_mixing(latents, 'batch', 'phenotype')
     raw = 'z_mean' if 'z_mean' in latents.obsm else None
     rec_raw = phenotype_recovery(latents, 'phenotype', seed=seed, use_rep=raw)
@@ -143,7 +145,7 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
     latents.obs['phenotype'] = latents.obs['phenotype'].astype('category')
     carch, cbsub, _ = subcube_scores(pheno, 'phenotype', settings)
     epochs = len(history['loss']) if isinstance(history, dict) and 'loss' in history else float('nan')
-    return dict(generator=generator, seed=seed, n_objects=int(table.n_obs), ari=rec['kmeans_ari'], pixel_ari=pix['best_ari'],
+    return dict(generator=generator, seed=seed, n_objects=int(table.n_obs), ari=rec['kmeans_ari'], ari_umap=rec['umap_kmeans_ari'], pixel_ari=pix['best_ari'],
                 leiden_ari=le['ari'], n_leiden=le['n_clusters'], knn_acc=rec['knn_accuracy'], batch_acc=mix['accuracy'], batch_chance=mix['chance'], ilisi=mix['ilisi_scaled'], comp_err=comp,
                 ari_raw=rec_raw['kmeans_ari'], knn_acc_raw=rec_raw['knn_accuracy'], batch_acc_raw=mix_raw['accuracy'],
                 arch_acc=arch, batch_sub_acc=bsub, ceil_arch_acc=carch, ceil_batch_acc=cbsub, n_subcubes=n_sub,
@@ -152,7 +154,7 @@ def run_one(generator:str, seed:int, a, work:Path)->dict:
 
 def summarise(rows:pd.DataFrame)->pd.DataFrame:
     "Min and median over seeds of every score, per generator, and whether the issue's targets hold."
-    cols = ['ari', 'pixel_ari', 'leiden_ari', 'n_leiden', 'knn_acc', 'batch_acc', 'batch_chance', 'comp_err', 'ilisi', 'ari_raw', 'knn_acc_raw', 'batch_acc_raw', 'arch_acc', 'batch_sub_acc', 'ceil_arch_acc',
+    cols = ['ari', 'ari_umap', 'pixel_ari', 'leiden_ari', 'n_leiden', 'knn_acc', 'batch_acc', 'batch_chance', 'comp_err', 'ilisi', 'ari_raw', 'knn_acc_raw', 'batch_acc_raw', 'arch_acc', 'batch_sub_acc', 'ceil_arch_acc',
             'ceil_batch_acc', 'epochs', 'train_s']
     cols += [c for c in rows.columns if '_r' in c and c not in cols]          # --more-resolutions
     s = rows.groupby('generator')[cols].agg(['min', 'median']).T

@@ -12,13 +12,13 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
 from sklearn.neighbors import NearestNeighbors
-from .core import check_key, get_rep
+from .core import check_bool, check_key, get_rep
 _all_ = ['get_rep']        # defined in core (shared with the plots); part of this module's API
 
 # %% auto #0
 __all__ = ['standardise', 'get_obs', 'knn_indices', 'knn_vote', 'vote_chance', 'mixing_chance', 'cluster_agreement',
-           'phenotype_recovery', 'batch_mixing', 'composition_recovery', 'sample_separation', 'pixel_pca_baseline',
-           'get_rep']
+           'graph_embedding', 'phenotype_recovery', 'batch_mixing', 'composition_recovery', 'sample_separation',
+           'pixel_pca_baseline', 'get_rep']
 
 # %% ../nbs/11_evaluation.ipynb #b17e9359
 def standardise(x:np.ndarray)->np.ndarray:
@@ -128,6 +128,21 @@ def _leiden(x:np.ndarray, resolution:float, n_neighbors:int, seed:int)->np.ndarr
     sc.tl.leiden(a, resolution=resolution, random_state=seed, flavor='igraph', n_iterations=2, directed=False)
     return a.obs['leiden'].to_numpy()
 
+def graph_embedding(
+    x:np.ndarray,          # (n, d) features (e.g. standardised latents)
+    n_components:int=10,   # dimensions of the embedding (at most n - 2)
+    n_neighbors:int=15,    # neighbours of UMAP's kNN graph
+    seed:int=0,            # UMAP's random state (it then runs single-threaded: the same result every time)
+)->np.ndarray:             # (n, n_components) float32
+    """A UMAP of the rows of `x` with `min_dist=0`: each connected group of the kNN graph is drawn together, however it is
+    curved or stretched in `x` (a phenotype spread along a size continuum, or around an orientation circle)."""
+    import umap
+    if len(x) < 4: raise ValueError(f"graph_embedding needs at least 4 objects; got {len(x)}.")
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*n_jobs value.*', category=UserWarning)
+        return umap.UMAP(n_components=min(int(n_components), len(x) - 2), n_neighbors=min(int(n_neighbors), len(x) - 1), min_dist=0.0,
+                         random_state=seed).fit_transform(np.asarray(x, dtype=np.float32)).astype(np.float32)
+
 def phenotype_recovery(
     adata,                            # AnnData, one row per object
     label_key:str,                    # `.obs` column with the true labels (e.g. planted phenotypes)
@@ -137,7 +152,8 @@ def phenotype_recovery(
     seed:int=0,                       # seed of k-means and Leiden
     key_added:str|None=None,          # write the k-means clusters to `.obs[key_added]` (and Leiden's to `{key_added}_leiden`)
     n_neighbors:int=15,               # neighbours of the leave-one-out k-NN label vote (`knn_accuracy`)
-)->dict:                              # kmeans_ari, kmeans_nmi, n_labels, knn_accuracy, knn_chance (+ leiden_ari, leiden_nmi, leiden_n_clusters)
+    umap_kmeans:bool=False,           # also k-means on a 10-D `graph_embedding` of the features (`umap_kmeans_ari`, `umap_kmeans_nmi`)
+)->dict:                              # kmeans_ari, kmeans_nmi, n_labels, knn_accuracy, knn_chance (+ leiden_*, umap_kmeans_*)
     "How well clustering the standardised features recovers known labels (ARI and NMI of k-means, and of Leiden), and how much of the labels they hold (k-NN vote)."
     y = get_obs(adata, label_key, 'label_key', min_values=2)
     x = standardise(get_rep(adata, use_rep))
@@ -160,6 +176,12 @@ def phenotype_recovery(
         a = cluster_agreement(y, le)
         out.update(leiden_ari=a['ari'], leiden_nmi=a['nmi'], leiden_n_clusters=a['n_clusters'])
         if key_added: adata.obs[f'{key_added}_leiden'] = pd.Categorical(le)
+    if check_bool(umap_kmeans, 'umap_kmeans'):
+        if len(x) < 4: raise ValueError(f"umap_kmeans needs at least 4 objects; the table has {len(x)}.")
+        ku = KMeans(k, n_init=10, random_state=seed).fit_predict(graph_embedding(x, seed=seed))
+        a = cluster_agreement(y, ku)
+        out.update(umap_kmeans_ari=a['ari'], umap_kmeans_nmi=a['nmi'])
+        if key_added: adata.obs[f'{key_added}_umap'] = pd.Categorical(ku.astype(str))
     return out
 
 # %% ../nbs/11_evaluation.ipynb #f2b8e7d3
