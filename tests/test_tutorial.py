@@ -41,9 +41,10 @@ def test_quality_floors_can_fail():
             "batch kNN accuracy within phenotype, not conditioned on batch": 0.9,
             "leave-one-sample-out accuracy architecture": 0.6, "leave-one-sample-out accuracy batch": 0.1,
             "batch kNN accuracy within phenotype, before harmonization": 0.6, "ARI k-means latents, before harmonization": 0.92,
-            "phenotype kNN accuracy latents": 0.99}
+            "phenotype kNN accuracy latents": 0.99, "ARI k-means latents' graph embedding": 0.99}
     assert check(good) == []
     assert len(check({**good, "phenotype kNN accuracy latents": 0.9})) == 1          # the latents lost phenotype information
+    assert len(check({**good, "ARI k-means latents' graph embedding": 0.9})) == 1    # phenotypes no longer one connected group each
     assert len(check({**good, "batch kNN accuracy within phenotype": 0.95})) == 3      # not mixed, no better than without, worse than before harmonizing
     assert check({k: v for k, v in good.items() if 'architecture' not in k})[0].endswith("missing)")
     assert len(check({**good, "ARI k-means latents": 0.79})) == 3                    # below pixel PCA, below 0.85, 0.13 below before harmonizing
