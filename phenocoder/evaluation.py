@@ -161,6 +161,8 @@ def phenotype_recovery(
     if not 1 <= k <= len(x): raise ValueError(f"n_clusters={n_clusters!r}: expected an integer from 1 to n_obs ({len(x)}).")
     if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, (int, np.integer)) or n_neighbors < 1:
         raise ValueError(f"n_neighbors={n_neighbors!r}: expected a positive integer.")
+    if check_bool(umap_kmeans, 'umap_kmeans') and len(x) < 4:
+        raise ValueError(f"umap_kmeans needs at least 4 objects; the table has {len(x)}.")
     if leiden_resolution is not None and len(x) < 3:
         raise ValueError(f"Leiden (leiden_resolution={leiden_resolution!r}) needs at least 3 objects for its neighbour graph; "
                          f"the table has {len(x)}.")
@@ -176,8 +178,7 @@ def phenotype_recovery(
         a = cluster_agreement(y, le)
         out.update(leiden_ari=a['ari'], leiden_nmi=a['nmi'], leiden_n_clusters=a['n_clusters'])
         if key_added: adata.obs[f'{key_added}_leiden'] = pd.Categorical(le)
-    if check_bool(umap_kmeans, 'umap_kmeans'):
-        if len(x) < 4: raise ValueError(f"umap_kmeans needs at least 4 objects; the table has {len(x)}.")
+    if umap_kmeans:
         ku = KMeans(k, n_init=10, random_state=seed).fit_predict(graph_embedding(x, seed=seed))
         a = cluster_agreement(y, ku)
         out.update(umap_kmeans_ari=a['ari'], umap_kmeans_nmi=a['nmi'])

@@ -382,6 +382,14 @@ def _blank_rows(p:np.ndarray, nc:int, threshold:float=0.0)->np.ndarray:
     "Which of the patches `p` (n, h, w, channels) have no pixel of their first `nc` channels above `threshold`."
     return p[..., :nc].reshape(len(p), -1).max(axis=1, initial=-np.inf) <= threshold
 
+def _mark_blank(pieces, nc:int, out:list):
+    "Pass `(rows, patches)` pieces through as they are cut, appending which patches are blank (`_blank_rows`) to `out`."
+    for idx, p in pieces: out.append(_blank_rows(p, nc)); yield idx, p
+
+def _flags(out:list)->np.ndarray:
+    "The blank flags `_mark_blank` collected, as one array."
+    return np.concatenate(out) if out else np.zeros(0, bool)
+
 def _warn_blank(ds, blank:np.ndarray):
     "Warn when objects have blank patches: count them per sample with their slices."
     if not blank.any(): return
@@ -533,13 +541,13 @@ def _write_patches(arr, sdata, table, meta, chunk, progress)->np.ndarray:
             for a, b in zip(bounds[:-1], bounds[1:]):
                 bar.set_postfix(sample=samples[a])
                 done = 0
-                for idx, p in iter_sample_patches(sdata, samples[a], ids[a:b], meta, ranges[samples[a]], chunk):
+                for idx, p in _mark_blank(iter_sample_patches(sdata, samples[a], ids[a:b], meta, ranges[samples[a]], chunk), nc, blank):
                     if idx[0] != done or idx[-1] != done + len(idx) - 1: raise RuntimeError("patch rows out of order")
-                    w.add(p); blank.append(_blank_rows(p, nc)); done += len(idx); bar.update(len(idx))
+                    w.add(p); done += len(idx); bar.update(len(idx))
     except BaseException:
         w.close(ok=False); raise
     w.close()
-    return np.concatenate(blank) if blank else np.zeros(0, bool)
+    return _flags(blank)
 
 # %% ../nbs/02_patches.ipynb #db2059dd
 def _sample_part(path, sample, meta:dict, shape, table=None):
@@ -592,11 +600,10 @@ def _cut_task(path, group, start, meta, arr, chunk):
     nc, blank = len(meta['channels']), []
     def pieces(off=0):
         for s, shape, table, ids, ranges in group:
-            for idx, p in iter_sample_patches(_sample_part(path, s, meta, shape, table), s, ids, meta, ranges, chunk):
-                blank.append(_blank_rows(p, nc)); yield idx + off, p
+            for idx, p in iter_sample_patches(_sample_part(path, s, meta, shape, table), s, ids, meta, ranges, chunk): yield idx + off, p
             off += len(ids)
-    edges = write_region(arr, start, start + sum(len(g[3]) for g in group), pieces(), chunk)
-    return edges, np.concatenate(blank) if blank else np.zeros(0, bool)
+    edges = write_region(arr, start, start + sum(len(g[3]) for g in group), _mark_blank(pieces(), nc, blank), chunk)
+    return edges, _flags(blank)
 
 def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress)->np.ndarray:
     "Fill `arr` with tasks on `client`, each a run of samples (`task_groups`): the same rows and chunks as `_write_patches`; the blank rows."
