@@ -14,7 +14,7 @@ import anndata as ad
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import check_key, check_number, get_rep, nonfinite_rows, radius_graph, sample_rows, Phenocoder
-from .patches import iter_sample_patches, sample_range, sample_image, image_channels, _sample_table, _sample_part
+from .patches import iter_sample_patches, sample_range, sample_image, image_channels, needs_labels, _sample_table, _sample_part
 from .distributed import get_client, store_path, run_tasks, worker_address
 from .data import check_objects
 from .model import PhenoModel, one_hot
@@ -284,7 +284,7 @@ def _encode_on(client, sdata, src, meta, pm, groups, cond, batch_size, progress)
     "(z_mean, z_log_var) of each sample (`groups`: {sample: its rows}), one task per sample on `client`."
     samples, rows = list(groups), list(groups.values())
     el = [f"images/{meta['image_key']}_{s}" for s in samples]
-    if meta.get('mask'): el += [f"labels/{meta.get('labels_key', 'nuclei')}_{s}" for s in samples]
+    if needs_labels(meta): el += [f"labels/{meta.get('labels_key', 'nuclei')}_{s}" for s in samples]
     path, names, model = store_path(sdata, el, 'encode'), src.obs_names.to_numpy(), _saved_model(pm)
     args = ((path, s, tuple(sample_image(sdata, s, meta['image_key']).shape), _sample_table(src, names[r], meta), names[r],
              None if cond is None else cond[r]) for s, r in zip(samples, rows))      # built as submitted: the first tasks start meanwhile
@@ -376,7 +376,7 @@ def encode(
     groups = sample_rows(src.obs[meta['sample_key']].astype(str).to_numpy())   # {sample: its rows}, in order of appearance
     samples = list(groups)
     _check_images(sdata, samples, meta['image_key'], meta['channels'])
-    lk = (labels_key or meta.get('labels_key')) if meta.get('mask') else None
+    lk = (labels_key or meta.get('labels_key')) if needs_labels(meta) else None
     check_objects(sdata, meta['table_key'], meta['sample_key'], meta['spatial_key_index'], meta['image_key'], lk,
                   order_labels_key=labels_key or meta.get('labels_key', 'nuclei'))
     conditions, n_cond = list(conditions or []), int(getattr(model, 'n_conditions', 0) or 0)
@@ -400,7 +400,7 @@ def encode(
               'sample_key': meta['sample_key'], 'image_key': meta['image_key'], 'spatial_key_index': meta['spatial_key_index'],
               'patch_size': list(meta['patch_size']), 'channels': list(meta['channels']), **norm,
               'spatial_message_passing_radius': radius, 'spatial_key': spatial_key, 'as_condition': dict(as_condition or {}),
-              'mask': meta.get('mask'), 'mask_dilation': meta.get('mask_dilation'), 'harmonize': harmonize}
+              'mask': meta.get('mask'), 'mask_dilation': meta.get('mask_dilation'), 'align': meta.get('align'), 'harmonize': harmonize}
     out = latent_table(src, zm, zv, {key_added or 'phenocoder': {'params': params}})
     if harmonize is not None:   # checked (and warned about) up front
         with warnings.catch_warnings(): warnings.filterwarnings('ignore', 'Column .* distinct values'); harmonize_latents(out, harmonize, seed=seed)

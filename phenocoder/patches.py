@@ -21,9 +21,10 @@ from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_data
 from .distributed import get_client, store_path, open_elements, run_tasks, task_groups, split_large, TASKS_PER_THREAD, worker_address
 
 # %% auto #0
-__all__ = ['MASK_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'iter_patches', 'extract_patches',
-           'sample_image', 'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range',
-           'iter_sample_patches', 'sample_patches', 'blank_patches', 'generate_dataset']
+__all__ = ['MASK_MODES', 'ALIGN_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'check_align',
+           'needs_labels', 'object_frames', 'rotate_windows', 'iter_patches', 'extract_patches', 'sample_image',
+           'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range', 'iter_sample_patches',
+           'sample_patches', 'blank_patches', 'generate_dataset']
 
 # %% ../nbs/02_patches.ipynb #0bc5b051
 def scale_values(
@@ -55,7 +56,7 @@ def _cut_slice(sl, yx, size, low=None, high=None, fill=0):
     (h, w), (H, W) = size, sl.shape[-2:]
     top, left = yx[:, 0] - h // 2, yx[:, 1] - w // 2
     inner = (top >= 0) & (left >= 0) & (top + h <= H) & (left + w <= W)
-    win = sliding_window_view(sl, (h, w), axis=(1, 2))           # (c, H-h+1, W-w+1, h, w) view, no copy
+    if inner.any(): win = sliding_window_view(sl, (h, w), axis=(1, 2))   # (c, H-h+1, W-w+1, h, w) view, no copy
     b = np.flatnonzero(~inner)
     if not len(b): return _scale_cn(win[:, top, left], low, high)
     g = np.empty((sl.shape[0], len(yx), h, w), sl.dtype)
@@ -129,6 +130,69 @@ def _apply_mask(p, m, mode):
     if mode == 'object': return np.multiply(p, m[..., None], out=p) if p.flags.writeable else p * m[..., None]
     return np.concatenate([p, m[..., None].astype(p.dtype)], axis=-1)
 
+ALIGN_MODES = ('auto', None, 'axis')
+
+def check_align(
+    align,                 # None (as cut), 'axis' (turned to the object's major axis) or 'auto' (generate_dataset: 'axis' where labels exist)
+    auto:bool=False,       # whether 'auto' is allowed
+):
+    "Validate the alignment setting, naming the bad value."
+    modes = ALIGN_MODES if auto else ALIGN_MODES[1:]
+    if align not in modes: raise ValueError(f"align must be one of {list(modes)}; got {align!r}.")
+    return align
+
+def needs_labels(meta:dict)->bool:
+    "Whether patches cut under `meta` read the labels (object masks or alignment)."
+    return bool(meta.get('mask') or meta.get('align'))
+
+def object_frames(
+    m:np.ndarray,          # (n, H, W) bool object masks in windows centred on the cut centres
+    max_shift:float,       # largest move of the centre (pixels, per axis)
+)->tuple:                  # (cy, cx, angle): (n,) centre in window pixels and major-axis angle (radians, from x towards y)
+    "Each object's centroid and the angle of its major axis, from the second moments of its mask; no mask: the window centre, 0."
+    n, H, W = m.shape
+    w = m.reshape(n, -1).astype(np.float64)
+    s = w.sum(1); ok = s >= 3; s = np.where(ok, s, 1.0)
+    yy, xx = (g.ravel() for g in np.mgrid[0:H, 0:W].astype(np.float64))
+    cy, cx = (np.where(ok, np.clip(w @ g / s - c, -max_shift, max_shift), 0.0) + c for g, c in ((yy, H // 2), (xx, W // 2)))
+    dy, dx = yy[None] - cy[:, None], xx[None] - cx[:, None]
+    syy, sxx, sxy = ((w * a * b).sum(1) / s for a, b in ((dy, dy), (dx, dx), (dx, dy)))
+    return cy, cx, np.where(ok, 0.5 * np.arctan2(2 * sxy, sxx - syy), 0.0)
+
+def rotate_windows(
+    win:np.ndarray,        # (n, H, W, c) windows
+    cy, cx, angle,         # (n,) centre (window pixels) and angle (radians) of each output patch
+    size:tuple,            # output (h, w)
+)->np.ndarray:             # (n, h, w, c) float: pixel (h // 2, w // 2) at the centre, x along the angle (bilinear)
+    "Resample each window on a grid turned by `angle` about (cy, cx): the object's major axis along x, its centroid at the patch centre."
+    n, H, W = win.shape[:3]
+    (h, w), k = size, np.arange(n)[:, None, None]
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64); v, u = v - h // 2, u - w // 2
+    c, s = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    sx, sy = cx[:, None, None] + c * u - s * v, cy[:, None, None] + s * u + c * v
+    x0, y0 = np.clip(np.floor(sx).astype(np.int64), 0, W - 2), np.clip(np.floor(sy).astype(np.int64), 0, H - 2)
+    fx, fy = np.clip(sx - x0, 0, 1)[..., None], np.clip(sy - y0, 0, 1)[..., None]
+    g = lambda a, b: win[k, a, b].astype(np.float32, copy=False)
+    return ((g(y0, x0) * (1 - fx) + g(y0, x0 + 1) * fx) * (1 - fy) + (g(y0 + 1, x0) * (1 - fx) + g(y0 + 1, x0 + 1) * fx) * fy)
+
+def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info):
+    "Patches of `yx` from slice `sl` turned to their objects' axes (`rotate_windows`), masked as `mask` says; in bounded blocks."
+    h, w = size
+    shift = max(h, w) // 4                       # the centroid may move the centre this far (per axis)
+    W = int(np.ceil(np.hypot(h, w))) + 2 * shift + 4   # a window that holds the turned patch wherever the centre moved
+    step = max(1, 2**22 // (W * W * sl.shape[0]))
+    if len(yx) > step:
+        return np.concatenate([_aligned_cut(sl, lab, yx[a:a + step], ids[a:a + step], size, low, high, fill, mask, dilation, info)
+                               for a in range(0, len(yx), step)])
+    big = _cut_slice(sl, yx, (W, W), low, high, fill)
+    m = object_masks(_cut_slice(lab, yx, (W, W))[..., 0], ids, 0, info)
+    cy, cx, th = object_frames(m, shift)
+    p = rotate_windows(big, cy, cx, th, size)
+    if big.dtype.kind in 'iu': p = np.clip(np.rint(p), *((lambda t: (t.min, t.max))(np.iinfo(big.dtype)))).astype(big.dtype)
+    if not mask: return p
+    if dilation: m = object_masks(_cut_slice(lab, yx, (W + 2 * dilation, W + 2 * dilation))[..., 0], ids, dilation)
+    return _apply_mask(p, rotate_windows(m[..., None], cy, cx, th, size)[..., 0] >= 0.5, mask)
+
 # %% ../nbs/02_patches.ipynb #a746e9ab
 def iter_patches(
     image,                   # (c, y, x) or (c, z, y, x) image of one sample (numpy, dask or xarray)
@@ -143,27 +207,32 @@ def iter_patches(
     mask:str|None=None,      # None, 'object' (0 outside the object) or 'channel' (mask appended as last channel)
     dilation:int=0,          # grow masks by this many pixels
     mask_info:dict|None=None,# if given, `object_masks` adds its counts to it
+    align:str|None=None,     # None (as cut) or 'axis': each patch turned so its object's major axis lies along x, centred on its mask
 ):                           # yields (idx, patches): positions in `centres` and their (k, h, w, c[+1]) patches
     "Cut patches slice by slice (each z-slice read once, in increasing z), yielding them in pieces."
     image = _unwrap(image)
     centres = _check_centres(image, centres, low, high)
     mask, dilation = check_mask(mask, dilation)
+    align = check_align(align)
     n, (h, w) = len(centres), size
-    if mask:
-        labels, ids = _unwrap(labels), np.asarray(ids)
+    if mask or align:
+        labels, ids = _unwrap(labels), np.atleast_1d(np.asarray(ids if ids is not None else []))
         if labels is None or labels.shape != image.shape[1:] or len(ids) != n:
-            raise ValueError(f"mask={mask!r} needs `labels` of shape {image.shape[1:]} and {n} `ids`; got "
-                             f"{None if labels is None else labels.shape} and {len(ids)}.")
+            raise ValueError(f"{f'mask={mask!r}' if mask else f'align={align!r}'} needs `labels` of shape {image.shape[1:]} and {n} `ids`; got "
+                             f"{None if labels is None else labels.shape} and {len(ids)} ids.")
     if image.ndim == 3: groups, zs = [np.arange(n)], ([0] if n else [])
     else:
         order = np.argsort(centres[:, 2], kind='stable')
         zs, starts = np.unique(centres[order, 2], return_index=True)
         groups, zs = np.split(order, starts[1:]), zs.tolist()
     def _slices(a): return ([(0, _read(a))] if n else []) if a.ndim == 3 else _iter_slices(a, zs)
-    lslices = _slices(labels[None]) if mask else itertools.repeat(None)
+    lslices = _slices(labels[None]) if mask or align else itertools.repeat(None)
     for idx, (_, sl), lab in zip(groups, _slices(image), lslices):
         for a in range(0, len(idx), batch_size or len(idx)):
             i = idx[a: a + (batch_size or len(idx))]
+            if align:
+                yield i, _aligned_cut(sl, lab[1], centres[i, :2], ids[i], size, low, high, fill, mask, dilation, mask_info)
+                continue
             p = _cut_slice(sl, centres[i, :2], size, low, high, fill)
             if mask:
                 labs = _cut_slice(lab[1], centres[i, :2], (h + 2 * dilation, w + 2 * dilation))[..., 0]
@@ -177,7 +246,7 @@ def extract_patches(
     low=None,                # optional (c,) per-channel value mapped to 0 (scales to float32 when given)
     high=None,               # optional (c,) per-channel value mapped to 1
     fill=0,                  # value of patch pixels outside the image
-    **mask_kw,               # `labels`, `ids`, `mask`, `dilation`, `mask_info` of `iter_patches`
+    **mask_kw,               # `labels`, `ids`, `mask`, `dilation`, `mask_info`, `align` of `iter_patches`
 )->np.ndarray:               # (n, height, width, c[+1]) patches, channels last
     "Cut one patch per centre (from the centre's own z-slice in 3D), padding at the border; optionally scale and mask."
     image = _unwrap(image)
@@ -241,7 +310,7 @@ def sample_labels(sdata, sample, labels_key:str='nuclei', img=None):
     "The (level-0) label image `f'{labels_key}_{sample}'`, checked to match the sample's image `img` in (z, y, x)."
     name = f'{labels_key}_{sample}'
     if name not in sdata.labels:
-        raise KeyError(f"No labels element {name!r} for sample {str(sample)!r} (needed for object masks); labels elements: "
+        raise KeyError(f"No labels element {name!r} for sample {str(sample)!r} (needed for object masks and alignment); labels elements: "
                        f"{sorted(sdata.labels) or 'none'}.")
     lab = sdata.labels[name]
     if not hasattr(lab, 'dims') or lab.ndim not in (2, 3):   # multiscale DataTree: take the full resolution
@@ -301,19 +370,20 @@ def iter_sample_patches(
     if mk: _warn_masks(mk['mask_info'], sample, meta)
 
 def _mask_kw(sdata, sample, adata, rows, img, meta)->dict:
-    "`iter_patches` keywords for the masking recorded in `meta` (none for old metas or `mask=None`)."
+    "`iter_patches` keywords for the masking and alignment recorded in `meta` (none for old metas, or `mask=None, align=None`)."
     mask, d = check_mask(meta.get('mask'), meta.get('mask_dilation', 0))
-    if mask is None: return {}
+    align = check_align(meta.get('align'))
+    if mask is None and align is None: return {}
     ids = adata.obs[instance_key(adata, meta['table_key'])].to_numpy()[rows]
     labels = sample_labels(sdata, sample, meta.get('labels_key', 'nuclei'), img)
-    return dict(labels=labels, ids=ids, mask=mask, dilation=d, mask_info={})
+    return dict(labels=labels, ids=ids, mask=mask, dilation=d, mask_info={}, align=align)
 
 def _warn_masks(info, sample, meta):
     "One warning per sample about objects whose own label id is not under their centre pixel."
     if info.get('off_centre', 0):
         warnings.warn(f"{info['off_centre']} of {info['n']} objects of sample {str(sample)!r} do not carry their own id at their "
                       f"centre pixel in labels '{meta.get('labels_key', 'nuclei')}_{sample}' (their z-slice); masked to their own "
-                      f"pixels elsewhere in the patch: {info['off_centre'] - info['centre_label'] - info['unmasked']}, to the "
+                      f"pixels elsewhere in the patch{' (and turned and centred by them)' if meta.get('align') else ''}: {info['off_centre'] - info['centre_label'] - info['unmasked']}, to the "
                       f"label under the centre: {info['centre_label']}, left unmasked (background at the centre): {info['unmasked']}.")
 
 def sample_patches(
@@ -401,6 +471,11 @@ def _warn_blank(ds, blank:np.ndarray):
                   "their own. Check the images and the segmentation there, or leave those objects out of the "
                   "table; blank_patches(dataset) marks them.")
 
+def _has_labels(sdata, adata, samples, labels_key)->bool:
+    "Whether every sample has its labels element and the table its instance key (what `align='auto'` turns patches by)."
+    ik = (adata.uns.get('spatialdata_attrs') or {}).get('instance_key')
+    return ik is not None and ik in adata.obs.columns and all(f'{labels_key}_{s}' in sdata.labels for s in samples)
+
 def generate_dataset(
     sdata,                          # SpatialData with images `f"{image_key}_{sample}"` and the table
     dataset:str,                    # dataset name (a folder name under `dir_dataset`)
@@ -424,12 +499,14 @@ def generate_dataset(
     mask:str|None=None,             # None: raw patch; 'object': 0 outside the object's label; 'channel': its mask as last channel
     mask_dilation:int=0,            # grow object masks by this many pixels
     labels_key:str='nuclei',        # labels are `f"{labels_key}_{sample}"` (ids: the table's instance key)
+    align:str|None='auto',          # 'axis': turn each patch to its object's major axis, centred on its mask; None: as cut; 'auto': 'axis' where labels exist
     client=None,                    # a dask.distributed Client (True/'active': the running one): one task per sample
 )->PatchDataset:                    # the written dataset, loaded lazily
     "Cut, scale (and mask) a patch around every (selected) object and write them to `dir_dataset/dataset/`, atomically."
     ps, metadata_keys = _check_params(dataset, dir_dataset, patch_size, scale_percentile, metadata_keys, n_samples, n_patches, chunk_size,
                                       scale=scale, scale_per_sample=scale_per_sample, drop_border=drop_border)
     mask, mask_dilation = check_mask(mask, mask_dilation)
+    align = check_align(align, auto=True)
     key = spatial_key_index or 'spatial_index'
     adata = _check_table(sdata, table_key, sample_key, key, metadata_keys)
     samples = list(pd.unique(adata.obs[sample_key].astype(str)))
@@ -438,14 +515,15 @@ def generate_dataset(
         if not n_samples <= len(samples): raise ValueError(f"n_samples={n_samples} must be between 1 and {len(samples)} (the samples).")
         keep = set(rng.choice(samples, n_samples, replace=False).tolist())
         samples = [s for s in samples if s in keep]
-    if mask:
+    if align == 'auto': align = 'axis' if _has_labels(sdata, adata, samples, labels_key) else None
+    if mask or align:
         instance_key(adata, table_key)
         for s in samples: sample_labels(sdata, s, labels_key, sample_image(sdata, s, image_key))
-    check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask else None, samples=samples, order_labels_key=labels_key)
+    check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask or align else None, samples=samples, order_labels_key=labels_key)
     with hold_lock(dataset_lock(dir_dataset, dataset), f"Dataset {dataset!r}"):   # one writer of a dataset at a time
         client = get_client(client)
         path = store_path(sdata, [f'images/{image_key}_{s}' for s in samples] + ([f'labels/{labels_key}_{s}' for s in samples]
-                          if mask else []), 'generate_dataset', dir_dataset) if client is not None else None
+                          if mask or align else []), 'generate_dataset', dir_dataset) if client is not None else None
         rows, cents, imgs = _select(adata, sample_key, key, samples, image_key, sdata, ps, drop_border, n_patches, rng)
         first = imgs[samples[0]]; channels = image_channels(first)
         for s in samples:
@@ -461,7 +539,7 @@ def generate_dataset(
                     table_key=table_key, sample_key=sample_key, image_key=image_key, samples=samples,
                     metadata_keys=metadata_keys, drop_border=bool(drop_border), seed=int(seed), n_samples=None if n_samples is None else int(n_samples),
                     ndim=3 if imgs[samples[0]].ndim == 4 else 2, fill=0.0, row_order='sample, z, table order',
-                    mask=mask, mask_dilation=mask_dilation, labels_key=labels_key,
+                    mask=mask, mask_dilation=mask_dilation, labels_key=labels_key, align=align,
                     input_channels=channels + (['mask'] if mask == 'channel' else []))
         _warn_flat(meta['ranges'], channels, scale_percentile, scale, stats)
         table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
@@ -552,7 +630,7 @@ def _write_patches(arr, sdata, table, meta, chunk, progress)->np.ndarray:
 # %% ../nbs/02_patches.ipynb #db2059dd
 def _sample_part(path, sample, meta:dict, shape, table=None):
     "A worker's view of one sample: its image (and labels) opened from the store, checked against the client's image shape."
-    el = [f"images/{meta['image_key']}_{sample}"] + ([f"labels/{meta.get('labels_key', 'nuclei')}_{sample}"] if meta.get('mask') else [])
+    el = [f"images/{meta['image_key']}_{sample}"] + ([f"labels/{meta.get('labels_key', 'nuclei')}_{sample}"] if needs_labels(meta) else [])
     part = open_elements(path, el, None if table is None else {meta['table_key']: table})
     got = tuple(sample_image(part, sample, meta['image_key']).shape)
     if got != tuple(shape):
@@ -564,7 +642,7 @@ def _sample_table(adata, ids, meta:dict):
     "Rows `ids` of the source table with only what cutting reads (sample, image indices, instance ids): small enough to ship."
     import anndata as ad
     r, key = adata.obs_names.get_indexer(pd.Index(np.asarray(ids, dtype=object).astype(str))), meta['spatial_key_index']
-    cols = [meta['sample_key']] + ([instance_key(adata, meta['table_key'])] if meta.get('mask') else [])
+    cols = [meta['sample_key']] + ([instance_key(adata, meta['table_key'])] if needs_labels(meta) else [])
     return ad.AnnData(obs=adata.obs.iloc[r][cols].copy(), obsm={key: np.asarray(adata.obsm[key])[r]},
                       uns={'spatialdata_attrs': dict(adata.uns.get('spatialdata_attrs') or {})})
 
@@ -639,6 +717,7 @@ def generate_dataset(self:Phenocoder,
                      progress:bool=True,              # show progress bars
                      mask:str|None=None,              # None, 'object' or 'channel' (see `generate_dataset`)
                      mask_dilation:int=0,             # grow object masks by this many pixels
+                     align:str|None='auto',           # 'axis', None or 'auto' (see `generate_dataset`)
                      client=None,                     # a dask.distributed Client (True/'active': the running one)
                      **kw,                            # table_key, sample_key, image_key, labels_key, seed (default: the object's)
                     ):
@@ -649,7 +728,7 @@ def generate_dataset(self:Phenocoder,
         if k not in own: raise TypeError(f"generate_dataset() got an unexpected keyword argument {k!r}; object-level ones: {list(own)}.")
     generate_dataset(self.sdata, dataset, dir_dataset, patch_size, spatial_key_index, scale, metadata_keys, scale_percentile,
                      scale_per_sample, n_samples, n_patches, drop_border=drop_border, chunk_size=chunk_size, progress=progress,
-                     mask=mask, mask_dilation=mask_dilation, client=client, **{**own, **kw})
+                     mask=mask, mask_dilation=mask_dilation, align=align, client=client, **{**own, **kw})
     root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
     if self.data_dir is not None and not same_dir(self.data_dir, root) and self.datasets:
         warnings.warn(f"dir_dataset changed from {str(self.data_dir)!r} to {str(root)!r}: `datasets` now lists only {dataset!r}.")

@@ -191,7 +191,8 @@ class PatchDataset:
         m = self.meta
         norm = ('per-sample' if m['scale_per_sample'] else 'global') + f" {m['scale_percentile']:g}-{100 - m['scale_percentile']:g} percentile" \
                if m['scale'] else 'raw values'
-        mask = f", mask {m['mask']!r} (dilation {m.get('mask_dilation', 0)})" if m.get('mask') else ''
+        mask = (f", mask {m['mask']!r} (dilation {m.get('mask_dilation', 0)})" if m.get('mask') else '') + \
+               (f", turned to the objects' axes" if m.get('align') == 'axis' else '')
         return (f"PatchDataset({m['dataset']!r}: {len(self):,} patches {tuple(self.patches.shape[1:])} from "
                 f"{len(m['samples'])} samples, channels {m.get('input_channels', m['channels'])}{mask}, {norm}; {self.path})")
 

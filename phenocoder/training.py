@@ -49,10 +49,10 @@ def split_by_sample(
     return np.flatnonzero(~val), np.flatnonzero(val)
 
 # %% ../nbs/05_training.ipynb #5fa93b78
-def _symmetries(h:int, w:int, flip:bool, rotate:bool)->np.ndarray:
-    "(k, h*w) pixel permutations: the 90-degree rotations (180 only for non-square patches) and/or their mirror images."
+def _symmetries(h:int, w:int, flip:bool, rotate:bool, quarter:bool=True)->np.ndarray:
+    "(k, h*w) pixel permutations: the 90-degree rotations (180 only for non-square patches or `quarter=False`) and/or their mirror images."
     g = np.arange(h * w).reshape(h, w)
-    perms = ([np.rot90(g, k) for k in range(4)] if h == w else [g, g[::-1, ::-1]]) if rotate else [g]
+    perms = ([np.rot90(g, k) for k in range(4)] if h == w and quarter else [g, g[::-1, ::-1]]) if rotate else [g]
     if flip: perms += [p[:, ::-1] for p in perms]
     return np.stack([p.ravel() for p in perms])
 
@@ -75,6 +75,7 @@ def make_feed(
     rotate:bool=False,          # random 90-degree rotations
     seed:int=0,                 # seed of the shuffling and the augmentation
     n_workers:int=1,            # parallel calls of the batch assembly
+    half_turns:bool=False,      # rotate by 180 degrees only (patches turned to their object's axis, `align='axis'`: keeps the axis along x)
 ):
     "A `tf.data.Dataset` of batches `x` (plain CVAE) or `((x, c),)` (CondCVAE) from `patches[indices]`."
     import tensorflow as tf
@@ -91,7 +92,7 @@ def make_feed(
         ds = _stream(patches, idx, batch_size, shuffle, seed)
     if flip or rotate:
         noise = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        perms = _symmetries(*np.shape(patches)[1:3], flip, rotate)
+        perms = _symmetries(*np.shape(patches)[1:3], flip, rotate, quarter=not half_turns)
         ds = tf.data.Dataset.zip(ds, noise).map(lambda b, s: (_augment(b[0], s, perms), b[1]), num_parallel_calls=par,
                                                 deterministic=True)
     def _plain(x, i): return x
@@ -150,7 +151,7 @@ def _normalisation(meta:dict)->dict:
     "The parts of a dataset's meta.json that inference needs to cut and scale patches the same way."
     keys = ('dataset', 'patch_size', 'channels', 'spatial_key_index', 'scale', 'scale_percentile', 'scale_per_sample',
             'ranges', 'table_key', 'sample_key', 'image_key', 'samples', 'fill', 'drop_border',
-            'mask', 'mask_dilation', 'labels_key', 'input_channels')
+            'mask', 'mask_dilation', 'labels_key', 'input_channels', 'align')
     return {k: meta[k] for k in keys if k in meta}
 
 def _open_datasets(dir_dataset, datasets, input_shape):
@@ -162,6 +163,9 @@ def _open_datasets(dir_dataset, datasets, input_shape):
             raise ValueError(f"Datasets {first.meta['dataset']!r} and {d.meta['dataset']!r} differ: patches "
                              f"{tuple(first.patches.shape[1:])} channels {first.meta['channels']} vs "
                              f"{tuple(d.patches.shape[1:])} channels {d.meta['channels']}.")
+        if d.meta.get('align') != first.meta.get('align'):
+            raise ValueError(f"Datasets {first.meta['dataset']!r} and {d.meta['dataset']!r} differ: align "
+                             f"{first.meta.get('align')!r} vs {d.meta.get('align')!r}; write them with the same `align`.")
     for d in (d for d in opened if not d.meta.get('scale', True)):   # the loss (binary cross-entropy) needs targets in [0, 1]
         lo, hi = (float(d.stats[k].min()) if k in d.stats else np.nan for k in ('min', 'max'))
         if not (lo >= 0 and hi <= 1):
@@ -323,7 +327,7 @@ def initialize_model(
     seed:int=0,                         # seed of the split, the weights, dropout, sampling and shuffling
     batch_norm:bool=False,              # batch normalisation after each convolution
     center_sigma:float|str|None='auto', # Gaussian centre weighting of the loss: 'auto' (from the objects' size), a fraction of the patch side, or None (uniform, the original)
-    rotate:bool=True,                   # augment with random 90-degree rotations (False: the original feed)
+    rotate:bool=True,                   # augment with random 90-degree rotations (False: the original feed); 180 only for datasets written with `align='axis'`
     val_frac:float=0.2,                 # share of patches (whole samples) used for validation
     max_memory_gb:float=4.0,            # read the patches into memory when they take at most this much, else stream
     conditioning:str='mmd',             # how conditions act: 'mmd', 'decoder', 'concat' (the original); see below
@@ -369,7 +373,8 @@ def initialize_model(
     asked = center_sigma
     center_sigma, radius = resolve_center_sigma(center_sigma, patches)
     cond = onehot if conditions else None
-    train_feed = make_feed(patches, cond, train_idx, batch_size, shuffle, flip, rotate, seed, n_workers)
+    align = opened[0].meta.get('align')
+    train_feed = make_feed(patches, cond, train_idx, batch_size, shuffle, flip, rotate, seed, n_workers, half_turns=align == 'axis')
     val_feed = make_feed(patches, cond, val_idx, batch_size, False, False, False, seed, n_workers)
     kw = dict(input_shape=input_shape, n_latent_dim=n_latent_dim, n_dense_dim=n_dense_dim, conv_layers=tuple(conv_layers),
               dropout=dropout, beta=beta, seed=seed, batch_norm=batch_norm, center_sigma=center_sigma)
@@ -382,7 +387,7 @@ def initialize_model(
                   mmd_weight=mmd_weight if conditions else 0.0, datasets=datasets, dir_dataset=str(dir_dataset),
                   normalisation={d.meta['dataset']: _normalisation(d.meta) for d in opened},
                   center_sigma=dict(value=center_sigma, asked=asked, object_radius_px=radius),
-                  seed=seed, batch_size=batch_size, n_workers=n_workers, flip=flip, rotate=rotate, shuffle=shuffle, val_frac=val_frac,
+                  seed=seed, batch_size=batch_size, n_workers=n_workers, flip=flip, rotate=rotate, align=align, shuffle=shuffle, val_frac=val_frac,
                   split=dict(train_samples=sorted(set(groups[train_idx])), val_samples=sorted(set(groups[val_idx])),
                              n_train=int(len(train_idx)), n_val=int(len(val_idx))),
                   devices=device_names, keras_backend=keras.backend.backend(), keras_version=keras.__version__, trained=False, overwrite=bool(overwrite))

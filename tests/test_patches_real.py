@@ -7,7 +7,7 @@ from phenocoder.patches import generate_dataset, load_dataset, sample_patches
 def test_real_well_dataset(real_3d, tmp_path):
     sd = read_zstacks(real_3d, samples=['G04'], progress=False)
     with pytest.warns(UserWarning, match="empty scaling range"):
-        ds = generate_dataset(sd, 'g04', tmp_path, patch_size=(32, 32), progress=False)
+        ds = generate_dataset(sd, 'g04', tmp_path, patch_size=(32, 32), align=None, progress=False)   # as they lie: hand cuts compare
     t = sd.tables['nuclei_features']
     assert len(ds) == t.n_obs == 1420                                # border objects are kept (padded), none dropped
     assert set(ds.table.id) == set(t.obs_names)
@@ -34,7 +34,8 @@ def test_real_well_dataset(real_3d, tmp_path):
 
 
 def test_real_masks(real_3d, tmp_path):
-    "Object masks on one real well: ids checked, off-centre nuclei counted and warned about once, masks reproduced by encode's path."
+    """Object masks on one real well: ids checked, off-centre nuclei counted and warned about once, masks reproduced by encode's path;
+    the patches turned to their nuclei's axes (align='auto': the labels exist) and centred on them."""
     from phenocoder.data import check_objects
     sd = read_zstacks(real_3d, samples=['H03'], progress=False)
     check_objects(sd, labels_key='nuclei')                          # every id occurs in its labels element
@@ -45,5 +46,17 @@ def test_real_masks(real_3d, tmp_path):
     assert ds.patches.shape == (5568, 32, 32, 5) and ds.meta['input_channels'][-1] == 'mask'
     m = ds.patches[:][..., 4]
     assert set(np.unique(m)) <= {0.0, 1.0} and (m[:, 16, 16] == 1).mean() > 0.9      # the centre is almost always on the object
+    assert ds.meta['align'] == 'axis'
+    # each mask's centroid at the patch centre and its major axis along x (where the nucleus is elongated and whole in the patch)
+    Y, X = np.mgrid[0:32, 0:32]
+    s = m.sum((1, 2)); ok = (s > 20) & (m[:, [0, -1], :].sum((1, 2)) + m[:, :, [0, -1]].sum((1, 2)) == 0)
+    cy, cx = (m * Y).sum((1, 2)) / np.maximum(s, 1), (m * X).sum((1, 2)) / np.maximum(s, 1)
+    syy, sxx = (m * (Y - cy[:, None, None]) ** 2).sum((1, 2)) / np.maximum(s, 1), (m * (X - cx[:, None, None]) ** 2).sum((1, 2)) / np.maximum(s, 1)
+    sxy = (m * (Y - cy[:, None, None]) * (X - cx[:, None, None])).sum((1, 2)) / np.maximum(s, 1)
+    ang = np.degrees(0.5 * np.arctan2(2 * sxy, sxx - syy))
+    lam = np.sqrt(((sxx - syy) / 2) ** 2 + sxy ** 2); elong = ((sxx + syy) / 2 + lam) / np.maximum((sxx + syy) / 2 - lam, 1e-9)
+    assert ok.sum() > 3000
+    assert np.median(np.hypot(cy - 16, cx - 16)[ok]) < 0.5                    # centred (to the mask's pixels, after turning)
+    assert (np.abs(ang[ok & (elong > 1.5)]) < 10).mean() > 0.95                # elongated nuclei lie along x
     with pytest.warns(UserWarning):
         np.testing.assert_array_equal(sample_patches(sd, 'H03', ds.table.id.tolist(), ds.meta)[:40], ds.patches[:40])
