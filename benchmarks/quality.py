@@ -29,7 +29,7 @@ batches apart (ceil_batch_acc above 0.65, as on `shifted`, about 0.85), the batc
 has no target.
 
     python benchmarks/quality.py [--seeds 0,1,2,3,4] [--generators bundled,tissue,shifted] [--epochs 60]
-                                 [--conditions z,batch] [--harmonize batch] [--conditioning mmd] [--mmd-weight 30] [--n-dense-dim 256] [--conv-layers 8,16,32,64,128] [--beta 0.01] [--center-sigma auto] [--more-resolutions 0.3] [--out quality.json] [--quick]
+                                 [--conditions z,batch] [--harmonize batch] [--conditioning mmd] [--mmd-weight 30] [--n-dense-dim 256] [--conv-layers 8,16,32,64,128] [--beta 0.01] [--center-sigma auto] [--align none] [--more-resolutions 0.3] [--out quality.json] [--quick]
 `--quick`: a smoke run (seed 0, 2 epochs, a small 4-sample tissue only) to check the script, not the model.
 """
 from __future__ import annotations
@@ -103,8 +103,9 @@ def train_workflow(generator:str, seed:int, a, work:Path)->tuple:
     n_channels = sdata.images[next(iter(sdata.images))].shape[0]
     pheno = call(Phenocoder, table_key='nuclei_features', sample_key='well', image_key='IF', seed=seed)
     pheno.add_sdata(sdata)
+    cut = {} if a.align is None else dict(align=None if a.align == 'none' else a.align)
     call(pheno.generate_dataset, dataset='dataset_1', dir_dataset=work / f'{generator}_{seed}', patch_size=(32, 32),
-         spatial_key_index='spatial_index', metadata_keys=['batch'], progress=False)
+         spatial_key_index='spatial_index', metadata_keys=['batch'], progress=False, **cut)
     extra = {} if a.conditioning is None else dict(conditioning=a.conditioning)
     if a.mmd_weight is not None: extra['mmd_weight'] = a.mmd_weight
     if a.beta is not None: extra['beta'] = a.beta
@@ -190,6 +191,7 @@ def parse_args(argv=None):
     ap.add_argument('--conv-layers', default=None, help="filters of the strided convolutions, e.g. 16,32,64,128,256 (default: the package's)")
     ap.add_argument('--beta', type=float, default=None, help="weight of the KL term (default: the package's)")
     ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
+    ap.add_argument('--align', default=None, help="generate_dataset(align=...): 'axis', 'none' (patches as they lie, as before 2026-11-29) or 'auto' (default: the package's)")
     ap.add_argument('--more-resolutions', default='', help="also score Leiden (and the sub-cube embedding from it) at these resolutions, e.g. 0.3")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
     ap.add_argument('--quick', action='store_true', help='smoke run: seed 0, 2 epochs, a small tissue only')
@@ -218,7 +220,7 @@ def main():
     print('\ntargets met (worst seed):\n' + pd.DataFrame(ok).to_string())
     if a.out:
         out = Path(a.out); tmp = out.with_name(out.name + '.tmp')
-        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, harmonize=a.harmonize, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, n_latent_dim=a.n_latent_dim, conv_layers=a.conv_layers, beta=a.beta, center_sigma=a.center_sigma),
+        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, harmonize=a.harmonize, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, n_latent_dim=a.n_latent_dim, conv_layers=a.conv_layers, beta=a.beta, center_sigma=a.center_sigma, align=a.align),
                                        rows=rows.to_dict('records'),
                                        summary={f'{k[0]}_{k[1]}': v for k, v in summary.to_dict('index').items()},
                                        targets=ok), indent=1, default=float))

@@ -22,9 +22,9 @@ from .distributed import get_client, store_path, open_elements, run_tasks, task_
 
 # %% auto #0
 __all__ = ['MASK_MODES', 'ALIGN_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'check_align',
-           'needs_labels', 'object_frames', 'rotate_windows', 'iter_patches', 'extract_patches', 'sample_image',
-           'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range', 'iter_sample_patches',
-           'sample_patches', 'blank_patches', 'generate_dataset']
+           'needs_labels', 'object_frames', 'turned_grid', 'rotate_windows', 'iter_patches', 'extract_patches',
+           'sample_image', 'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range',
+           'iter_sample_patches', 'sample_patches', 'blank_patches', 'generate_dataset']
 
 # %% ../nbs/02_patches.ipynb #0bc5b051
 def scale_values(
@@ -159,39 +159,56 @@ def object_frames(
     syy, sxx, sxy = ((w * a * b).sum(1) / s for a, b in ((dy, dy), (dx, dx), (dx, dy)))
     return cy, cx, np.where(ok, 0.5 * np.arctan2(2 * sxy, sxx - syy), 0.0)
 
-def rotate_windows(
-    win:np.ndarray,        # (n, H, W, c) windows
-    cy, cx, angle,         # (n,) centre (window pixels) and angle (radians) of each output patch
+def turned_grid(
+    cy, cx, angle,         # (n,) centre (window pixels) and angle (radians, from x towards y) of each output patch
     size:tuple,            # output (h, w)
-)->np.ndarray:             # (n, h, w, c) float: pixel (h // 2, w // 2) at the centre, x along the angle (bilinear)
-    "Resample each window on a grid turned by `angle` about (cy, cx): the object's major axis along x, its centroid at the patch centre."
-    n, H, W = win.shape[:3]
-    (h, w), k = size, np.arange(n)[:, None, None]
-    v, u = np.mgrid[0:h, 0:w].astype(np.float64); v, u = v - h // 2, u - w // 2
-    c, s = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
-    sx, sy = cx[:, None, None] + c * u - s * v, cy[:, None, None] + s * u + c * v
-    x0, y0 = np.clip(np.floor(sx).astype(np.int64), 0, W - 2), np.clip(np.floor(sy).astype(np.int64), 0, H - 2)
+)->tuple:                  # (sy, sx): (n, h, w) float32 window coordinates of each output pixel
+    "Where each output pixel lies in its window: pixel (h // 2, w // 2) at the centre, the output's x along the angle."
+    (h, w), n = size, len(cy)
+    v, u = np.mgrid[0:h, 0:w].astype(np.float32); v -= h // 2; u -= w // 2
+    c, s = (f(np.asarray(angle, np.float64)).astype(np.float32)[:, None, None] for f in (np.cos, np.sin))
+    return (np.asarray(cy, np.float32)[:, None, None] + s * u + c * v, np.asarray(cx, np.float32)[:, None, None] + c * u - s * v)
+
+def rotate_windows(
+    win:np.ndarray,        # (n, H, W, c) windows, any dtype
+    sy:np.ndarray,         # (n, h, w) window row of each output pixel (`turned_grid`)
+    sx:np.ndarray,         # (n, h, w) window column of each output pixel
+)->np.ndarray:             # (n, h, w, c) float32
+    "Resample each window at the points (sy, sx), bilinear (clamped to the window)."
+    n, H, W, C = win.shape
+    x0, y0 = np.clip(np.floor(sx), 0, W - 2), np.clip(np.floor(sy), 0, H - 2)
     fx, fy = np.clip(sx - x0, 0, 1)[..., None], np.clip(sy - y0, 0, 1)[..., None]
-    g = lambda a, b: win[k, a, b].astype(np.float32, copy=False)
-    return ((g(y0, x0) * (1 - fx) + g(y0, x0 + 1) * fx) * (1 - fy) + (g(y0 + 1, x0) * (1 - fx) + g(y0 + 1, x0 + 1) * fx) * fy)
+    i = (y0.astype(np.int64) * W + x0.astype(np.int64) + (np.arange(n) * (H * W))[:, None, None]).reshape(-1)
+    flat = np.ascontiguousarray(win).reshape(n * H * W, C)
+    g = lambda off: np.take(flat, i + off, axis=0).reshape(*sx.shape, C).astype(np.float32, copy=False)
+    top = g(0); top += (g(1) - top) * fx                   # the upper and lower neighbours along x, then between them along y
+    bot = g(W); bot += (g(W + 1) - bot) * fx
+    top += (bot - top) * fy
+    return top
 
 def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info):
-    "Patches of `yx` from slice `sl` turned to their objects' axes (`rotate_windows`), masked as `mask` says; in bounded blocks."
+    "Patches of `yx` from slice `sl` turned to their objects' axes and centred on them, then scaled and masked; in bounded blocks."
     h, w = size
-    shift = max(h, w) // 4                       # the centroid may move the centre this far (per axis)
-    W = int(np.ceil(np.hypot(h, w))) + 2 * shift + 4   # a window that holds the turned patch wherever the centre moved
-    step = max(1, 2**22 // (W * W * sl.shape[0]))
+    step = max(1, 2**20 // (h * w))
     if len(yx) > step:
         return np.concatenate([_aligned_cut(sl, lab, yx[a:a + step], ids[a:a + step], size, low, high, fill, mask, dilation, info)
                                for a in range(0, len(yx), step)])
-    big = _cut_slice(sl, yx, (W, W), low, high, fill)
-    m = object_masks(_cut_slice(lab, yx, (W, W))[..., 0], ids, 0, info)
-    cy, cx, th = object_frames(m, shift)
-    p = rotate_windows(big, cy, cx, th, size)
-    if big.dtype.kind in 'iu': p = np.clip(np.rint(p), *((lambda t: (t.min, t.max))(np.iinfo(big.dtype)))).astype(big.dtype)
+    d = dilation
+    shift = max(h, w) // 4                       # the centroid may move the centre this far (per axis)
+    W = int(np.ceil(np.hypot(h, w))) + 2 * shift + 4   # a window that holds the turned patch wherever its centre moved
+    cy, cx, th = object_frames(object_masks(_cut_slice(lab, yx, (h, w))[..., 0], ids, 0, info), shift)   # in the patch's frame
+    cy, cx = cy + (W // 2 - h // 2), cx + (W // 2 - w // 2)                                             # in the window's
+    sy, sx = turned_grid(cy, cx, th, size)
+    p = rotate_windows(_cut_slice(sl, yx, (W, W)), sy, sx)             # from the raw values, then scaled: one interpolation
+    if low is not None: p = scale_values(p, low, high)
+    elif np.dtype(sl.dtype).kind in 'iu': p = np.clip(np.rint(p), np.iinfo(sl.dtype).min, np.iinfo(sl.dtype).max).astype(sl.dtype)
+    else: p = p.astype(sl.dtype, copy=False)
+    iy, ix = sy + (yx[:, 0] - W // 2)[:, None, None], sx + (yx[:, 1] - W // 2)[:, None, None]
+    out = (iy < 0) | (ix < 0) | (iy > sl.shape[-2] - 1) | (ix > sl.shape[-1] - 1)
+    if out.any(): p[out] = fill                  # beyond the image: `fill`, as in the unturned cut
     if not mask: return p
-    if dilation: m = object_masks(_cut_slice(lab, yx, (W + 2 * dilation, W + 2 * dilation))[..., 0], ids, dilation)
-    return _apply_mask(p, rotate_windows(m[..., None], cy, cx, th, size)[..., 0] >= 0.5, mask)
+    m = object_masks(_cut_slice(lab, yx, (W + 2 * d, W + 2 * d))[..., 0], ids, d)   # the (grown) mask in the window, turned alike
+    return _apply_mask(p, rotate_windows(m[..., None], sy, sx)[..., 0] >= 0.5, mask)
 
 # %% ../nbs/02_patches.ipynb #a746e9ab
 def iter_patches(
