@@ -376,7 +376,7 @@ def encode(
     groups = sample_rows(src.obs[meta['sample_key']].astype(str).to_numpy())   # {sample: its rows}, in order of appearance
     samples = list(groups)
     _check_images(sdata, samples, meta['image_key'], meta['channels'])
-    lk = (labels_key or meta.get('labels_key')) if needs_labels(meta) else None
+    lk = (labels_key or meta.get('labels_key')) if meta.get('mask') else None   # turning alone: an id absent from the labels is cut as it lies
     check_objects(sdata, meta['table_key'], meta['sample_key'], meta['spatial_key_index'], meta['image_key'], lk,
                   order_labels_key=labels_key or meta.get('labels_key', 'nuclei'))
     conditions, n_cond = list(conditions or []), int(getattr(model, 'n_conditions', 0) or 0)

@@ -149,10 +149,10 @@ def object_frames(
     m:np.ndarray,          # (n, H, W) bool object masks in windows centred on the cut centres
     max_shift:float,       # largest move of the centre (pixels, per axis)
 )->tuple:                  # (cy, cx, angle): (n,) centre in window pixels and major-axis angle (radians, from x towards y)
-    "Each object's centroid and the angle of its major axis, from the second moments of its mask; no mask: the window centre, 0."
+    "Each object's centroid and the angle of its major axis, from the second moments of its mask; no mask (under 3 pixels, or the whole window: `object_masks`'s fallback): the window centre, 0."
     n, H, W = m.shape
     w = m.reshape(n, -1).astype(np.float64)
-    s = w.sum(1); ok = s >= 3; s = np.where(ok, s, 1.0)
+    s = w.sum(1); ok = (s >= 3) & (s < H * W); s = np.where(ok, s, 1.0)
     yy, xx = (g.ravel() for g in np.mgrid[0:H, 0:W].astype(np.float64))
     cy, cx = (np.where(ok, np.clip(w @ g / s - c, -max_shift, max_shift), 0.0) + c for g, c in ((yy, H // 2), (xx, W // 2)))
     dy, dx = yy[None] - cy[:, None], xx[None] - cx[:, None]
@@ -536,7 +536,7 @@ def generate_dataset(
     if mask or align:
         instance_key(adata, table_key)
         for s in samples: sample_labels(sdata, s, labels_key, sample_image(sdata, s, image_key))
-    check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask or align else None, samples=samples, order_labels_key=labels_key)
+    check_objects(sdata, table_key, sample_key, key, image_key, labels_key if mask else None, samples=samples, order_labels_key=labels_key)   # turning: an id absent from the labels is cut as it lies (and counted)
     with hold_lock(dataset_lock(dir_dataset, dataset), f"Dataset {dataset!r}"):   # one writer of a dataset at a time
         client = get_client(client)
         path = store_path(sdata, [f'images/{image_key}_{s}' for s in samples] + ([f'labels/{labels_key}_{s}' for s in samples]
