@@ -29,7 +29,7 @@ batches apart (ceil_batch_acc above 0.65, as on `shifted`, about 0.85), the batc
 has no target.
 
     python benchmarks/quality.py [--seeds 0,1,2,3,4] [--generators bundled,tissue,shifted] [--epochs 60]
-                                 [--conditions z,batch] [--harmonize batch] [--conditioning mmd] [--mmd-weight 30] [--n-dense-dim 256] [--conv-layers 8,16,32,64,128] [--beta 0.01] [--center-sigma auto] [--align none] [--more-resolutions 0.3] [--out quality.json] [--quick]
+                                 [--conditions z,batch] [--harmonize batch] [--conditioning mmd] [--mmd-weight 30] [--n-dense-dim 256] [--conv-layers 8,16,32,64,128] [--beta 0.01] [--center-sigma auto] [--align axis] [--more-resolutions 0.3] [--out quality.json] [--quick]
 `--quick`: a smoke run (seed 0, 2 epochs, a small 4-sample tissue only) to check the script, not the model.
 """
 from __future__ import annotations
@@ -191,7 +191,7 @@ def parse_args(argv=None):
     ap.add_argument('--conv-layers', default=None, help="filters of the strided convolutions, e.g. 16,32,64,128,256 (default: the package's)")
     ap.add_argument('--beta', type=float, default=None, help="weight of the KL term (default: the package's)")
     ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
-    ap.add_argument('--align', default=None, help="generate_dataset(align=...): 'axis', 'none' (patches as they lie, as before 2026-11-29) or 'auto' (default: the package's)")
+    ap.add_argument('--align', default=None, help="generate_dataset(align=...): 'axis' (turned to the objects' axes) or 'none' (as they lie) (default: the package's, as they lie)")
     ap.add_argument('--more-resolutions', default='', help="also score Leiden (and the sub-cube embedding from it) at these resolutions, e.g. 0.3")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
     ap.add_argument('--quick', action='store_true', help='smoke run: seed 0, 2 epochs, a small tissue only')

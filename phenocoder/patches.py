@@ -130,15 +130,13 @@ def _apply_mask(p, m, mode):
     if mode == 'object': return np.multiply(p, m[..., None], out=p) if p.flags.writeable else p * m[..., None]
     return np.concatenate([p, m[..., None].astype(p.dtype)], axis=-1)
 
-ALIGN_MODES = ('auto', None, 'axis')
+ALIGN_MODES = (None, 'axis')
 
 def check_align(
-    align,                 # None (as cut), 'axis' (turned to the object's major axis) or 'auto' (generate_dataset: 'axis' where labels exist)
-    auto:bool=False,       # whether 'auto' is allowed
+    align,                 # None (as cut) or 'axis' (turned to the object's major axis, centred on its mask)
 ):
     "Validate the alignment setting, naming the bad value."
-    modes = ALIGN_MODES if auto else ALIGN_MODES[1:]
-    if align not in modes: raise ValueError(f"align must be one of {list(modes)}; got {align!r}.")
+    if align not in ALIGN_MODES: raise ValueError(f"align must be one of {list(ALIGN_MODES)}; got {align!r}.")
     return align
 
 def needs_labels(meta:dict)->bool:
@@ -488,11 +486,6 @@ def _warn_blank(ds, blank:np.ndarray):
                   "their own. Check the images and the segmentation there, or leave those objects out of the "
                   "table; blank_patches(dataset) marks them.")
 
-def _has_labels(sdata, adata, samples, labels_key)->bool:
-    "Whether every sample has its labels element and the table its instance key (what `align='auto'` turns patches by)."
-    ik = (adata.uns.get('spatialdata_attrs') or {}).get('instance_key')
-    return ik is not None and ik in adata.obs.columns and all(f'{labels_key}_{s}' in sdata.labels for s in samples)
-
 def generate_dataset(
     sdata,                          # SpatialData with images `f"{image_key}_{sample}"` and the table
     dataset:str,                    # dataset name (a folder name under `dir_dataset`)
@@ -516,14 +509,14 @@ def generate_dataset(
     mask:str|None=None,             # None: raw patch; 'object': 0 outside the object's label; 'channel': its mask as last channel
     mask_dilation:int=0,            # grow object masks by this many pixels
     labels_key:str='nuclei',        # labels are `f"{labels_key}_{sample}"` (ids: the table's instance key)
-    align:str|None='auto',          # 'axis': turn each patch to its object's major axis, centred on its mask; None: as cut; 'auto': 'axis' where labels exist
+    align:str|None=None,            # 'axis': turn each patch so its object's major axis lies along x, centred on the object (needs the labels); None: as cut
     client=None,                    # a dask.distributed Client (True/'active': the running one): one task per sample
 )->PatchDataset:                    # the written dataset, loaded lazily
     "Cut, scale (and mask) a patch around every (selected) object and write them to `dir_dataset/dataset/`, atomically."
     ps, metadata_keys = _check_params(dataset, dir_dataset, patch_size, scale_percentile, metadata_keys, n_samples, n_patches, chunk_size,
                                       scale=scale, scale_per_sample=scale_per_sample, drop_border=drop_border)
     mask, mask_dilation = check_mask(mask, mask_dilation)
-    align = check_align(align, auto=True)
+    align = check_align(align)
     key = spatial_key_index or 'spatial_index'
     adata = _check_table(sdata, table_key, sample_key, key, metadata_keys)
     samples = list(pd.unique(adata.obs[sample_key].astype(str)))
@@ -532,7 +525,6 @@ def generate_dataset(
         if not n_samples <= len(samples): raise ValueError(f"n_samples={n_samples} must be between 1 and {len(samples)} (the samples).")
         keep = set(rng.choice(samples, n_samples, replace=False).tolist())
         samples = [s for s in samples if s in keep]
-    if align == 'auto': align = 'axis' if _has_labels(sdata, adata, samples, labels_key) else None
     if mask or align:
         instance_key(adata, table_key)
         for s in samples: sample_labels(sdata, s, labels_key, sample_image(sdata, s, image_key))
@@ -734,7 +726,7 @@ def generate_dataset(self:Phenocoder,
                      progress:bool=True,              # show progress bars
                      mask:str|None=None,              # None, 'object' or 'channel' (see `generate_dataset`)
                      mask_dilation:int=0,             # grow object masks by this many pixels
-                     align:str|None='auto',           # 'axis', None or 'auto' (see `generate_dataset`)
+                     align:str|None=None,             # None (as cut) or 'axis' (turned to the object's axis; see `generate_dataset`)
                      client=None,                     # a dask.distributed Client (True/'active': the running one)
                      **kw,                            # table_key, sample_key, image_key, labels_key, seed (default: the object's)
                     ):

@@ -7,7 +7,7 @@ from phenocoder.patches import generate_dataset, load_dataset, sample_patches
 def test_real_well_dataset(real_3d, tmp_path):
     sd = read_zstacks(real_3d, samples=['G04'], progress=False)
     with pytest.warns(UserWarning, match="empty scaling range"):
-        ds = generate_dataset(sd, 'g04', tmp_path, patch_size=(32, 32), align=None, progress=False)   # as they lie: hand cuts compare
+        ds = generate_dataset(sd, 'g04', tmp_path, patch_size=(32, 32), progress=False)
     t = sd.tables['nuclei_features']
     assert len(ds) == t.n_obs == 1420                                # border objects are kept (padded), none dropped
     assert set(ds.table.id) == set(t.obs_names)
@@ -35,12 +35,12 @@ def test_real_well_dataset(real_3d, tmp_path):
 
 def test_real_masks(real_3d, tmp_path):
     """Object masks on one real well: ids checked, off-centre nuclei counted and warned about once, masks reproduced by encode's path;
-    the patches turned to their nuclei's axes (align='auto': the labels exist) and centred on them."""
+    the patches turned to their nuclei's axes (align='axis') and centred on them."""
     from phenocoder.data import check_objects
     sd = read_zstacks(real_3d, samples=['H03'], progress=False)
     check_objects(sd, labels_key='nuclei')                          # every id occurs in its labels element
     with pytest.warns(UserWarning) as rec:
-        ds = generate_dataset(sd, 'm', tmp_path, patch_size=(32, 32), mask='channel', mask_dilation=1, progress=False)
+        ds = generate_dataset(sd, 'm', tmp_path, patch_size=(32, 32), mask='channel', mask_dilation=1, align='axis', progress=False)
     msgs = [str(w.message) for w in rec if 'do not carry their own id' in str(w.message)]
     assert len(msgs) == 1 and msgs[0].startswith("345 of 5568 objects of sample 'H03'")   # 6.2% of this well (measured)
     assert ds.patches.shape == (5568, 32, 32, 5) and ds.meta['input_channels'][-1] == 'mask'
