@@ -1,4 +1,4 @@
-"""Two ways tried to keep an object's orientation out of the latents, neither kept (training chapter, "A third generator").
+"""Ways tried to keep an object's orientation out of the latents, none kept (training chapter, "A third generator"; "Turning patches to their objects' axes").
 
     python benchmarks/orientation.py any-angle --generators cells [--seeds 0,1,2,3,4] [--out f.json]
         the quality benchmark (`quality.py`, same options) with the training feed also turning every patch by a random
@@ -8,7 +8,13 @@
         the patch's 4 quarter turns (and all 8 symmetries), each harmonized over the batch afterwards: k-means ARI, Leiden
         ARI as the workflow clusters (15 PCs, resolution 0.5), the 15-NN phenotype vote and the batch kNN accuracy.
 
-Experiment code: `any-angle` replaces `phenocoder.training._augment` for the run; nothing in the package changes.
+    python benchmarks/orientation.py cubic --generators bundled --seeds 0,4 --align axis [--out f.json]
+        the quality benchmark with patches turned to their objects' axes (`--align axis`), resampled with Catmull-Rom
+        (bicubic, 16 taps) instead of the package's bilinear resampling (training chapter, "Turning patches to their
+        objects' axes"): does the smoothing of bilinear resampling cost the texture phenotypes?
+
+Experiment code: `any-angle` replaces `phenocoder.training._augment`, `cubic` replaces `phenocoder.patches.rotate_windows`,
+for the run; nothing in the package changes.
 """
 from __future__ import annotations
 import argparse, math, sys, tempfile
@@ -32,6 +38,33 @@ def any_angle():
         return tf.raw_ops.ImageProjectiveTransformV3(images=y, transforms=t, output_shape=s[1:3], fill_value=0.,
                                                      interpolation='BILINEAR', fill_mode='REFLECT')
     tr._augment = augment
+    import quality
+    quality.main()
+
+
+def _catmull_rom(t):
+    "Catmull-Rom weights of the 4 taps at offsets -1, 0, 1, 2 for fractional positions t (last axis: the taps)."
+    t2, t3 = t * t, t * t * t
+    return np.stack([-0.5 * t3 + t2 - 0.5 * t, 1.5 * t3 - 2.5 * t2 + 1, -1.5 * t3 + 2 * t2 + 0.5 * t, 0.5 * t3 - 0.5 * t2], -1)
+
+
+def cubic():
+    "Patch the turned cut's resampling with Catmull-Rom (bicubic), then run quality.main with the remaining arguments."
+    import phenocoder.patches as P
+    def rotate_windows(win, sy, sx):
+        n, H, W, C = win.shape
+        x0, y0 = np.clip(np.floor(sx), 1, W - 3), np.clip(np.floor(sy), 1, H - 3)
+        wx, wy = _catmull_rom(np.clip(sx - x0, 0, 1)), _catmull_rom(np.clip(sy - y0, 0, 1))
+        i = (y0.astype(np.int64) * W + x0.astype(np.int64) + (np.arange(n) * (H * W))[:, None, None]).reshape(-1)
+        flat = np.ascontiguousarray(win).reshape(n * H * W, C)
+        out = np.zeros((*sx.shape, C), np.float32)
+        for a in range(4):
+            row = np.zeros((*sx.shape, C), np.float32)
+            for b in range(4):
+                row += np.take(flat, i + (a - 1) * W + (b - 1), axis=0).reshape(*sx.shape, C).astype(np.float32) * wx[..., b:b + 1]
+            out += row * wy[..., a:a + 1]
+        return out
+    P.rotate_windows = rotate_windows
     import quality
     quality.main()
 
@@ -68,6 +101,8 @@ def averaging(generators:list, seeds:list):
 if __name__ == '__main__':
     if len(sys.argv) > 1 and sys.argv[1] == 'any-angle':
         sys.argv.pop(1); any_angle()
+    elif len(sys.argv) > 1 and sys.argv[1] == 'cubic':
+        sys.argv.pop(1); cubic()
     elif len(sys.argv) > 1 and sys.argv[1] == 'averaging':
         ap = argparse.ArgumentParser(description='latent means averaged over the patch symmetries')
         ap.add_argument('--generators', default='cells'); ap.add_argument('--seeds', default='0,1,2')
