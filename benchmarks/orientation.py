@@ -13,8 +13,12 @@
         (bicubic, 16 taps) instead of the package's bilinear resampling (training chapter, "Turning patches to their
         objects' axes"): does the smoothing of bilinear resampling cost the texture phenotypes?
 
+    python benchmarks/orientation.py round-kept --generators bundled,cells --align axis [--min-ratio 1.3] [--out f.json]
+        the same with objects less than `--min-ratio` times as long as wide (from their mask's moments) cut as they lie:
+        a round object's axis is noise, so only elongated ones are turned and centred.
+
 Experiment code: `any-angle` replaces `phenocoder.training._augment`, `cubic` replaces `phenocoder.patches.rotate_windows`,
-for the run; nothing in the package changes.
+`round-kept` wraps `phenocoder.patches.object_frames`, for the run; nothing in the package changes.
 """
 from __future__ import annotations
 import argparse, math, sys, tempfile
@@ -69,6 +73,25 @@ def cubic():
     quality.main()
 
 
+def round_kept(min_ratio:float):
+    "Keep the cut centre and angle 0 for objects rounder than `min_ratio`, then run quality.main with the remaining arguments."
+    import phenocoder.patches as P
+    frames = P.object_frames
+    def object_frames(m, max_shift):
+        cy, cx, th = frames(m, max_shift)
+        n, H, W = m.shape
+        w = m.reshape(n, -1).astype(np.float64); s = np.maximum(w.sum(1), 1.0)
+        yy, xx = (g.ravel() for g in np.mgrid[0:H, 0:W].astype(np.float64))
+        dy, dx = yy[None] - (w @ yy / s)[:, None], xx[None] - (w @ xx / s)[:, None]
+        syy, sxx, sxy = ((w * a * b).sum(1) / s for a, b in ((dy, dy), (dx, dx), (dx, dy)))
+        half, r = (sxx + syy) / 2, np.hypot((sxx - syy) / 2, sxy)
+        keep = (half + r) < min_ratio ** 2 * np.maximum(half - r, 1e-12)          # axis ratio under min_ratio
+        return np.where(keep, H // 2, cy), np.where(keep, W // 2, cx), np.where(keep, 0.0, th)
+    P.object_frames = object_frames
+    import quality
+    quality.main()
+
+
 def averaging(generators:list, seeds:list):
     "Latent means as they are against averaged over the patch's symmetries, each harmonized; one line per way."
     import anndata as ad, pandas as pd
@@ -103,6 +126,11 @@ if __name__ == '__main__':
         sys.argv.pop(1); any_angle()
     elif len(sys.argv) > 1 and sys.argv[1] == 'cubic':
         sys.argv.pop(1); cubic()
+    elif len(sys.argv) > 1 and sys.argv[1] == 'round-kept':
+        sys.argv.pop(1); ratio = 1.3
+        if '--min-ratio' in sys.argv:
+            k = sys.argv.index('--min-ratio'); ratio = float(sys.argv[k + 1]); del sys.argv[k:k + 2]
+        round_kept(ratio)
     elif len(sys.argv) > 1 and sys.argv[1] == 'averaging':
         ap = argparse.ArgumentParser(description='latent means averaged over the patch symmetries')
         ap.add_argument('--generators', default='cells'); ap.add_argument('--seeds', default='0,1,2')
