@@ -162,7 +162,7 @@ def turned_grid(
     size:tuple,            # output (h, w)
 )->tuple:                  # (sy, sx): (n, h, w) float32 window coordinates of each output pixel
     "Where each output pixel lies in its window: pixel (h // 2, w // 2) at the centre, the output's x along the angle."
-    (h, w), n = size, len(cy)
+    h, w = size
     v, u = np.mgrid[0:h, 0:w].astype(np.float32); v -= h // 2; u -= w // 2
     c, s = (f(np.asarray(angle, np.float64)).astype(np.float32)[:, None, None] for f in (np.cos, np.sin))
     return (np.asarray(cy, np.float32)[:, None, None] + s * u + c * v, np.asarray(cx, np.float32)[:, None, None] + c * u - s * v)

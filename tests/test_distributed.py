@@ -42,6 +42,10 @@ def test_generate_dataset_same_as_serial(client, sdata, tmp_path):
     masked = dict(kw, mask='object', n_patches=300, scale_per_sample=False)
     a, b = (generate_dataset(sdata, n, tmp_path, client=c, **masked) for n, c in (('m1', None), ('m2', 'active')))
     np.testing.assert_array_equal(a.patches[:], b.patches[:])
+    turned = dict(kw, align='axis', n_patches=300)                       # workers read the labels to turn the patches too
+    a, b = (generate_dataset(sdata, n, tmp_path, client=c, **turned) for n, c in (('t1', None), ('t2', client)))
+    assert a.meta['align'] == b.meta['align'] == 'axis'
+    np.testing.assert_array_equal(a.patches[:], b.patches[:])
 
 
 def test_runs_of_samples_same_as_serial(client, sdata, tmp_path, monkeypatch):
@@ -195,3 +199,21 @@ def test_spatialgraph_stats_same_as_serial(client, sdata):
         assert a.n_obs > 3 and a.X.any()
         np.testing.assert_array_equal(a.X, b.X)
         assert a.obs.equals(b.obs) and list(a.var_names) == list(b.var_names)
+
+
+def test_encode_turned_patches(client, sdata, tmp_path):
+    "A model trained on patches turned to their objects' axes: encode turns them the same way, serially and on the workers."
+    from phenocoder import Phenocoder
+    from phenocoder.patches import load_dataset
+    pheno = Phenocoder().add_sdata(sdata)
+    pheno.generate_dataset('d1', tmp_path, patch_size=(16, 16), n_patches=96, align='axis', progress=False)
+    pheno.initialize_model(n_latent_dim=4, n_dense_dim=8, conditions=[], input_shape=(16, 16, 4), conv_layers=(4, 8))
+    pheno.train(n_epochs=1, plot=False, verbose=0, tensorboard=False)
+    assert pheno.model.config['align'] == 'axis'
+    ser = pheno.encode(progress=False, key_added='ser').copy()
+    dist = pheno.encode(progress=False, key_added='dist', client=client)
+    assert ser.uns['ser']['params']['align'] == 'axis'
+    np.testing.assert_allclose(dist.X, ser.X, atol=1e-5, rtol=0)
+    ds = load_dataset(tmp_path, 'd1')                                   # the stored (turned) patches give the same latents
+    stored = pheno.model.get_latent_representation(np.asarray(ds.patches[:]), ds.table)
+    np.testing.assert_allclose(ser[ds.table['id'].astype(str).to_numpy()].X, stored, atol=1e-5, rtol=0)
