@@ -22,7 +22,7 @@ from .distributed import get_client, store_path, open_elements, run_tasks, task_
 
 # %% auto #0
 __all__ = ['MASK_MODES', 'ALIGN_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'check_align',
-           'needs_labels', 'object_frames', 'turned_grid', 'rotate_windows', 'iter_patches', 'extract_patches',
+           'needs_labels', 'iter_patches', 'extract_patches', 'object_frames', 'turned_grid', 'rotate_windows',
            'sample_image', 'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range',
            'iter_sample_patches', 'sample_patches', 'blank_patches', 'generate_dataset']
 
@@ -143,6 +143,69 @@ def needs_labels(meta:dict)->bool:
     "Whether patches cut under `meta` read the labels (object masks or alignment)."
     return bool(meta.get('mask') or meta.get('align'))
 
+# %% ../nbs/02_patches.ipynb #a746e9ab
+def iter_patches(
+    image,                   # (c, y, x) or (c, z, y, x) image of one sample (numpy, dask or xarray)
+    centres:np.ndarray,      # (n, 2|3) integer (y, x[, z]) patch centres
+    size:tuple=(32, 32),     # patch (height, width)
+    low=None,                # optional (c,) per-channel value mapped to 0 (scales to float32 when given)
+    high=None,               # optional (c,) per-channel value mapped to 1
+    fill=0,                  # value of patch pixels outside the image
+    batch_size:int|None=None,# at most this many patches per piece (default: one piece per z-slice)
+    labels=None,             # (y, x) or (z, y, x) label image, needed with `mask`
+    ids=None,                # (n,) each centre's own label id, needed with `mask`
+    mask:str|None=None,      # None, 'object' (0 outside the object) or 'channel' (mask appended as last channel)
+    dilation:int=0,          # grow masks by this many pixels
+    mask_info:dict|None=None,# if given, `object_masks` adds its counts to it
+    align:str|None=None,     # None (as cut) or 'axis': each patch turned so its object's major axis lies along x, centred on its mask
+):                           # yields (idx, patches): positions in `centres` and their (k, h, w, c[+1]) patches
+    "Cut patches slice by slice (each z-slice read once, in increasing z), yielding them in pieces."
+    image = _unwrap(image)
+    centres = _check_centres(image, centres, low, high)
+    mask, dilation = check_mask(mask, dilation)
+    align = check_align(align)
+    n, (h, w) = len(centres), size
+    if mask or align:
+        labels, ids = _unwrap(labels), np.atleast_1d(np.asarray(ids if ids is not None else []))
+        if labels is None or labels.shape != image.shape[1:] or len(ids) != n:
+            raise ValueError(f"{f'mask={mask!r}' if mask else f'align={align!r}'} needs `labels` of shape {image.shape[1:]} and {n} `ids`; got "
+                             f"{None if labels is None else labels.shape} and {len(ids)} ids.")
+    if image.ndim == 3: groups, zs = [np.arange(n)], ([0] if n else [])
+    else:
+        order = np.argsort(centres[:, 2], kind='stable')
+        zs, starts = np.unique(centres[order, 2], return_index=True)
+        groups, zs = np.split(order, starts[1:]), zs.tolist()
+    def _slices(a): return ([(0, _read(a))] if n else []) if a.ndim == 3 else _iter_slices(a, zs)
+    lslices = _slices(labels[None]) if mask or align else itertools.repeat(None)
+    for idx, (_, sl), lab in zip(groups, _slices(image), lslices):
+        for a in range(0, len(idx), batch_size or len(idx)):
+            i = idx[a: a + (batch_size or len(idx))]
+            if align:
+                yield i, _aligned_cut(sl, lab[1], centres[i, :2], ids[i], size, low, high, fill, mask, dilation, mask_info)
+                continue
+            p = _cut_slice(sl, centres[i, :2], size, low, high, fill)
+            if mask:
+                labs = _cut_slice(lab[1], centres[i, :2], (h + 2 * dilation, w + 2 * dilation))[..., 0]
+                p = _apply_mask(p, object_masks(labs, ids[i], dilation, mask_info), mask)
+            yield i, p
+
+def extract_patches(
+    image,                   # (c, y, x) or (c, z, y, x) image of one sample (numpy, dask or xarray)
+    centres:np.ndarray,      # (n, 2|3) integer (y, x[, z]) patch centres
+    size:tuple=(32, 32),     # patch (height, width)
+    low=None,                # optional (c,) per-channel value mapped to 0 (scales to float32 when given)
+    high=None,               # optional (c,) per-channel value mapped to 1
+    fill=0,                  # value of patch pixels outside the image
+    **mask_kw,               # `labels`, `ids`, `mask`, `dilation`, `mask_info`, `align` of `iter_patches`
+)->np.ndarray:               # (n, height, width, c[+1]) patches, channels last
+    "Cut one patch per centre (from the centre's own z-slice in 3D), padding at the border; optionally scale and mask."
+    image = _unwrap(image)
+    nc = image.shape[0] + (mask_kw.get('mask') == 'channel')
+    out = np.empty((len(centres), *size, nc), np.float32 if low is not None else image.dtype)
+    for idx, p in iter_patches(image, centres, size, low, high, fill, **mask_kw): out[idx] = p
+    return out
+
+# %% ../nbs/02_patches.ipynb #c9d3e369
 def object_frames(
     m:np.ndarray,          # (n, H, W) bool object masks in windows centred on the cut centres
     max_shift:float,       # largest move of the centre (pixels, per axis)
@@ -207,68 +270,6 @@ def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info):
     if not mask: return p
     m = object_masks(_cut_slice(lab, yx, (W + 2 * d, W + 2 * d))[..., 0], ids, d)   # the (grown) mask in the window, turned alike
     return _apply_mask(p, rotate_windows(m[..., None], sy, sx)[..., 0] >= 0.5, mask)
-
-# %% ../nbs/02_patches.ipynb #a746e9ab
-def iter_patches(
-    image,                   # (c, y, x) or (c, z, y, x) image of one sample (numpy, dask or xarray)
-    centres:np.ndarray,      # (n, 2|3) integer (y, x[, z]) patch centres
-    size:tuple=(32, 32),     # patch (height, width)
-    low=None,                # optional (c,) per-channel value mapped to 0 (scales to float32 when given)
-    high=None,               # optional (c,) per-channel value mapped to 1
-    fill=0,                  # value of patch pixels outside the image
-    batch_size:int|None=None,# at most this many patches per piece (default: one piece per z-slice)
-    labels=None,             # (y, x) or (z, y, x) label image, needed with `mask`
-    ids=None,                # (n,) each centre's own label id, needed with `mask`
-    mask:str|None=None,      # None, 'object' (0 outside the object) or 'channel' (mask appended as last channel)
-    dilation:int=0,          # grow masks by this many pixels
-    mask_info:dict|None=None,# if given, `object_masks` adds its counts to it
-    align:str|None=None,     # None (as cut) or 'axis': each patch turned so its object's major axis lies along x, centred on its mask
-):                           # yields (idx, patches): positions in `centres` and their (k, h, w, c[+1]) patches
-    "Cut patches slice by slice (each z-slice read once, in increasing z), yielding them in pieces."
-    image = _unwrap(image)
-    centres = _check_centres(image, centres, low, high)
-    mask, dilation = check_mask(mask, dilation)
-    align = check_align(align)
-    n, (h, w) = len(centres), size
-    if mask or align:
-        labels, ids = _unwrap(labels), np.atleast_1d(np.asarray(ids if ids is not None else []))
-        if labels is None or labels.shape != image.shape[1:] or len(ids) != n:
-            raise ValueError(f"{f'mask={mask!r}' if mask else f'align={align!r}'} needs `labels` of shape {image.shape[1:]} and {n} `ids`; got "
-                             f"{None if labels is None else labels.shape} and {len(ids)} ids.")
-    if image.ndim == 3: groups, zs = [np.arange(n)], ([0] if n else [])
-    else:
-        order = np.argsort(centres[:, 2], kind='stable')
-        zs, starts = np.unique(centres[order, 2], return_index=True)
-        groups, zs = np.split(order, starts[1:]), zs.tolist()
-    def _slices(a): return ([(0, _read(a))] if n else []) if a.ndim == 3 else _iter_slices(a, zs)
-    lslices = _slices(labels[None]) if mask or align else itertools.repeat(None)
-    for idx, (_, sl), lab in zip(groups, _slices(image), lslices):
-        for a in range(0, len(idx), batch_size or len(idx)):
-            i = idx[a: a + (batch_size or len(idx))]
-            if align:
-                yield i, _aligned_cut(sl, lab[1], centres[i, :2], ids[i], size, low, high, fill, mask, dilation, mask_info)
-                continue
-            p = _cut_slice(sl, centres[i, :2], size, low, high, fill)
-            if mask:
-                labs = _cut_slice(lab[1], centres[i, :2], (h + 2 * dilation, w + 2 * dilation))[..., 0]
-                p = _apply_mask(p, object_masks(labs, ids[i], dilation, mask_info), mask)
-            yield i, p
-
-def extract_patches(
-    image,                   # (c, y, x) or (c, z, y, x) image of one sample (numpy, dask or xarray)
-    centres:np.ndarray,      # (n, 2|3) integer (y, x[, z]) patch centres
-    size:tuple=(32, 32),     # patch (height, width)
-    low=None,                # optional (c,) per-channel value mapped to 0 (scales to float32 when given)
-    high=None,               # optional (c,) per-channel value mapped to 1
-    fill=0,                  # value of patch pixels outside the image
-    **mask_kw,               # `labels`, `ids`, `mask`, `dilation`, `mask_info`, `align` of `iter_patches`
-)->np.ndarray:               # (n, height, width, c[+1]) patches, channels last
-    "Cut one patch per centre (from the centre's own z-slice in 3D), padding at the border; optionally scale and mask."
-    image = _unwrap(image)
-    nc = image.shape[0] + (mask_kw.get('mask') == 'channel')
-    out = np.empty((len(centres), *size, nc), np.float32 if low is not None else image.dtype)
-    for idx, p in iter_patches(image, centres, size, low, high, fill, **mask_kw): out[idx] = p
-    return out
 
 # %% ../nbs/02_patches.ipynb #710c6973
 def sample_image(sdata, sample, image_key:str='IF'):
