@@ -202,12 +202,12 @@ def part_mask(repeats):
     if not DATA.exists():
         print(f"real data not found at {DATA}: skipping the mask part"); return
     prepare_real()
-    jobs = [dict(kind='ours'), dict(kind='ours', align='axis'), dict(kind='masked', mask='object'),
+    jobs = [dict(kind='ours'), dict(kind='ours', align='axis'), dict(kind='ours', align='axis+size'), dict(kind='masked', mask='object'),
             dict(kind='masked', mask='object', dilation=2), dict(kind='masked', mask='channel', dilation=2)]
     res = [[] for _ in jobs]
     for _ in range(repeats):
         for j, r in zip(jobs, res): r.append(run(j))
-    print(f"\n== object masks and patches turned to the objects' axes, real 3D data ({res[0][0]['n']:,} nuclei, patches {PATCH}, images and labels in memory, {repeats} runs each, alternating) ==")
+    print(f"\n== object masks and patches turned to the objects' axes (and scaled to one size), real 3D data ({res[0][0]['n']:,} nuclei, patches {PATCH}, images and labels in memory, {repeats} runs each, alternating) ==")
     for j, r in zip(jobs, res):
         name = (f"mask=None align={j.get('align')!r}" if j['kind'] == 'ours' else f"mask={j['mask']!r} dilation={j.get('dilation', 0)}")
         print(f"{name:<44} median {med(r, 'time_s'):.2f} s wall, {med(r, 'cpu_s'):.2f} CPU s; ratio vs first row "

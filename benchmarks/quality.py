@@ -191,7 +191,7 @@ def parse_args(argv=None):
     ap.add_argument('--conv-layers', default=None, help="filters of the strided convolutions, e.g. 16,32,64,128,256 (default: the package's)")
     ap.add_argument('--beta', type=float, default=None, help="weight of the KL term (default: the package's)")
     ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
-    ap.add_argument('--align', default=None, help="generate_dataset(align=...): 'axis' (turned to the objects' axes) or 'none' (as they lie) (default: the package's, as they lie)")
+    ap.add_argument('--align', default=None, help="generate_dataset(align=...): 'axis' (turned to the objects' axes), 'axis+size' (turned and scaled to one size) or 'none' (as they lie) (default: the package's, as they lie)")
     ap.add_argument('--more-resolutions', default='', help="also score Leiden (and the sub-cube embedding from it) at these resolutions, e.g. 0.3")
     ap.add_argument('--out', default=None, help='write rows, summary and targets as JSON here')
     ap.add_argument('--quick', action='store_true', help='smoke run: seed 0, 2 epochs, a small tissue only')

@@ -21,10 +21,11 @@ from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_data
 from .distributed import get_client, store_path, open_elements, run_tasks, task_groups, split_large, TASKS_PER_THREAD, worker_address
 
 # %% auto #0
-__all__ = ['MASK_MODES', 'ALIGN_MODES', 'BASE_COLUMNS', 'scale_values', 'check_mask', 'object_masks', 'check_align',
-           'needs_labels', 'iter_patches', 'extract_patches', 'object_frames', 'turned_grid', 'rotate_windows',
-           'sample_image', 'image_channels', 'object_centres', 'instance_key', 'sample_labels', 'sample_range',
-           'iter_sample_patches', 'sample_patches', 'blank_patches', 'generate_dataset']
+__all__ = ['MASK_MODES', 'ALIGN_MODES', 'ALIGN_SIZE', 'SIZE_FACTORS', 'BASE_COLUMNS', 'scale_values', 'check_mask',
+           'object_masks', 'check_align', 'needs_labels', 'iter_patches', 'extract_patches', 'object_frames',
+           'size_factors', 'turned_grid', 'rotate_windows', 'sample_image', 'image_channels', 'object_centres',
+           'instance_key', 'sample_labels', 'sample_range', 'iter_sample_patches', 'sample_patches', 'blank_patches',
+           'generate_dataset']
 
 # %% ../nbs/02_patches.ipynb #0bc5b051
 def scale_values(
@@ -130,10 +131,12 @@ def _apply_mask(p, m, mode):
     if mode == 'object': return np.multiply(p, m[..., None], out=p) if p.flags.writeable else p * m[..., None]
     return np.concatenate([p, m[..., None].astype(p.dtype)], axis=-1)
 
-ALIGN_MODES = (None, 'axis')
+ALIGN_MODES = (None, 'axis', 'axis+size')
+ALIGN_SIZE = 0.14          # align='axis+size': each object's rms radius becomes this fraction of the patch's shorter side
+SIZE_FACTORS = (0.5, 2.0)  # ... by a factor (image pixels per patch pixel) held within this range
 
 def check_align(
-    align,                 # None (as cut) or 'axis' (turned to the object's major axis, centred on its mask)
+    align,                 # None (as cut), 'axis' (turned to the object's major axis, centred on its mask) or 'axis+size' (also scaled to one size)
 ):
     "Validate the alignment setting, naming the bad value."
     if align not in ALIGN_MODES: raise ValueError(f"align must be one of {list(ALIGN_MODES)}; got {align!r}.")
@@ -157,7 +160,7 @@ def iter_patches(
     mask:str|None=None,      # None, 'object' (0 outside the object) or 'channel' (mask appended as last channel)
     dilation:int=0,          # grow masks by this many pixels
     mask_info:dict|None=None,# if given, `object_masks` adds its counts to it
-    align:str|None=None,     # None (as cut) or 'axis': each patch turned so its object's major axis lies along x, centred on its mask
+    align:str|None=None,     # None (as cut), 'axis': each patch turned so its object's major axis lies along x, centred on its mask; 'axis+size': also scaled (`size_factors`)
 ):                           # yields (idx, patches): positions in `centres` and their (k, h, w, c[+1]) patches
     "Cut patches slice by slice (each z-slice read once, in increasing z), yielding them in pieces."
     image = _unwrap(image)
@@ -181,7 +184,8 @@ def iter_patches(
         for a in range(0, len(idx), batch_size or len(idx)):
             i = idx[a: a + (batch_size or len(idx))]
             if align:
-                yield i, _aligned_cut(sl, lab[1], centres[i, :2], ids[i], size, low, high, fill, mask, dilation, mask_info)
+                yield i, _aligned_cut(sl, lab[1], centres[i, :2], ids[i], size, low, high, fill, mask, dilation, mask_info,
+                                   align == 'axis+size')
                 continue
             p = _cut_slice(sl, centres[i, :2], size, low, high, fill)
             if mask:
@@ -220,14 +224,29 @@ def object_frames(
     syy, sxx, sxy = ((w * a * b).sum(1) / s for a, b in ((dy, dy), (dx, dx), (dx, dy)))
     return cy, cx, np.where(ok, 0.5 * np.arctan2(2 * sxy, sxx - syy), 0.0)
 
+def size_factors(
+    m:np.ndarray,          # (n, H, W) bool object masks (as for `object_frames`)
+    cy, cx,                # (n,) their centroids (`object_frames`)
+    side:float,            # the output patch's shorter side (pixels)
+)->np.ndarray:             # (n,) float32 image pixels per output pixel
+    "The scale that gives each object an rms radius of `ALIGN_SIZE` x `side`, within `SIZE_FACTORS`; 1 where there is no mask (as `object_frames`)."
+    n, H, W = m.shape
+    w = m.reshape(n, -1).astype(np.float64)
+    s = w.sum(1); ok = (s >= 3) & (s < H * W)
+    yy, xx = (g.ravel() for g in np.mgrid[0:H, 0:W].astype(np.float64))
+    r2 = (w * ((yy[None] - np.asarray(cy)[:, None]) ** 2 + (xx[None] - np.asarray(cx)[:, None]) ** 2)).sum(1) / np.maximum(s, 1)
+    return np.where(ok, np.clip(np.sqrt(r2) / (ALIGN_SIZE * side), *SIZE_FACTORS), 1.0).astype(np.float32)
+
 def turned_grid(
     cy, cx, angle,         # (n,) centre (window pixels) and angle (radians, from x towards y) of each output patch
     size:tuple,            # output (h, w)
+    scale=None,            # (n,) window pixels per output pixel (`size_factors`); None: 1
 )->tuple:                  # (sy, sx): (n, h, w) float32 window coordinates of each output pixel
-    "Where each output pixel lies in its window: pixel (h // 2, w // 2) at the centre, the output's x along the angle."
+    "Where each output pixel lies in its window: pixel (h // 2, w // 2) at the centre, the output's x along the angle, `scale` window pixels apart."
     h, w = size
     v, u = np.mgrid[0:h, 0:w].astype(np.float32); v -= h // 2; u -= w // 2
     c, s = (f(np.asarray(angle, np.float64)).astype(np.float32)[:, None, None] for f in (np.cos, np.sin))
+    if scale is not None: k = np.asarray(scale, np.float32)[:, None, None]; c, s = c * k, s * k
     return (np.asarray(cy, np.float32)[:, None, None] + s * u + c * v, np.asarray(cx, np.float32)[:, None, None] + c * u - s * v)
 
 def rotate_windows(
@@ -247,19 +266,21 @@ def rotate_windows(
     top += (bot - top) * fy
     return top
 
-def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info):
-    "Patches of `yx` from slice `sl` turned to their objects' axes and centred on them, then scaled and masked; in bounded blocks."
+def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info, sized=False):
+    "Patches of `yx` from slice `sl` turned to their objects' axes and centred on them (`sized`: and scaled to one size), then scaled and masked; in bounded blocks."
     h, w = size
     step = max(1, 2**20 // (h * w))
     if len(yx) > step:
-        return np.concatenate([_aligned_cut(sl, lab, yx[a:a + step], ids[a:a + step], size, low, high, fill, mask, dilation, info)
+        return np.concatenate([_aligned_cut(sl, lab, yx[a:a + step], ids[a:a + step], size, low, high, fill, mask, dilation, info, sized)
                                for a in range(0, len(yx), step)])
     d = dilation
     shift = max(h, w) // 4                       # the centroid may move the centre this far (per axis)
-    W = int(np.ceil(np.hypot(h, w))) + 2 * shift + 4   # a window that holds the turned patch wherever its centre moved
-    cy, cx, th = object_frames(object_masks(_cut_slice(lab, yx, (h, w))[..., 0], ids, 0, info), shift)   # in the patch's frame
-    cy, cx = cy + (W // 2 - h // 2), cx + (W // 2 - w // 2)                                             # in the window's
-    sy, sx = turned_grid(cy, cx, th, size)
+    W = int(np.ceil(np.hypot(h, w) * (SIZE_FACTORS[1] if sized else 1))) + 2 * shift + 4   # holds the turned (scaled) patch wherever its centre moved
+    m0 = object_masks(_cut_slice(lab, yx, (h, w))[..., 0], ids, 0, info)
+    cy, cx, th = object_frames(m0, shift)                                        # in the patch's frame
+    k = size_factors(m0, cy, cx, min(h, w)) if sized else None
+    cy, cx = cy + (W // 2 - h // 2), cx + (W // 2 - w // 2)                      # in the window's
+    sy, sx = turned_grid(cy, cx, th, size, k)
     p = rotate_windows(_cut_slice(sl, yx, (W, W)), sy, sx)             # from the raw values, then scaled: one interpolation
     if low is not None: p = scale_values(p, low, high)
     elif np.dtype(sl.dtype).kind in 'iu': p = np.clip(np.rint(p), np.iinfo(sl.dtype).min, np.iinfo(sl.dtype).max).astype(sl.dtype)
@@ -510,7 +531,7 @@ def generate_dataset(
     mask:str|None=None,             # None: raw patch; 'object': 0 outside the object's label; 'channel': its mask as last channel
     mask_dilation:int=0,            # grow object masks by this many pixels
     labels_key:str='nuclei',        # labels are `f"{labels_key}_{sample}"` (ids: the table's instance key)
-    align:str|None=None,            # 'axis': turn each patch so its object's major axis lies along x, centred on the object (needs the labels); None: as cut
+    align:str|None=None,            # 'axis': turn each patch so its object's major axis lies along x, centred on the object (needs the labels); 'axis+size': also scale it to one size; None: as cut
     client=None,                    # a dask.distributed Client (True/'active': the running one): one task per sample
 )->PatchDataset:                    # the written dataset, loaded lazily
     "Cut, scale (and mask) a patch around every (selected) object and write them to `dir_dataset/dataset/`, atomically."
@@ -727,7 +748,7 @@ def generate_dataset(self:Phenocoder,
                      progress:bool=True,              # show progress bars
                      mask:str|None=None,              # None, 'object' or 'channel' (see `generate_dataset`)
                      mask_dilation:int=0,             # grow object masks by this many pixels
-                     align:str|None=None,             # None (as cut) or 'axis' (turned to the object's axis; see `generate_dataset`)
+                     align:str|None=None,             # None (as cut), 'axis' (turned to the object's axis) or 'axis+size' (and scaled to one size); see `generate_dataset`
                      client=None,                     # a dask.distributed Client (True/'active': the running one)
                      **kw,                            # table_key, sample_key, image_key, labels_key, seed (default: the object's)
                     ):

@@ -327,7 +327,7 @@ def initialize_model(
     seed:int=0,                         # seed of the split, the weights, dropout, sampling and shuffling
     batch_norm:bool=False,              # batch normalisation after each convolution
     center_sigma:float|str|None='auto', # Gaussian centre weighting of the loss: 'auto' (from the objects' size), a fraction of the patch side, or None (uniform, the original)
-    rotate:bool=True,                   # augment with random 90-degree rotations (False: the original feed); 180 only for datasets written with `align='axis'`
+    rotate:bool=True,                   # augment with random 90-degree rotations (False: the original feed); 180 only for datasets written with `align='axis'` or `'axis+size'`
     val_frac:float=0.2,                 # share of patches (whole samples) used for validation
     max_memory_gb:float=4.0,            # read the patches into memory when they take at most this much, else stream
     conditioning:str='mmd',             # how conditions act: 'mmd', 'decoder', 'concat' (the original); see below
@@ -374,7 +374,7 @@ def initialize_model(
     center_sigma, radius = resolve_center_sigma(center_sigma, patches)
     cond = onehot if conditions else None
     align = opened[0].meta.get('align')
-    train_feed = make_feed(patches, cond, train_idx, batch_size, shuffle, flip, rotate, seed, n_workers, half_turns=align == 'axis')
+    train_feed = make_feed(patches, cond, train_idx, batch_size, shuffle, flip, rotate, seed, n_workers, half_turns=align is not None)
     val_feed = make_feed(patches, cond, val_idx, batch_size, False, False, False, seed, n_workers)
     kw = dict(input_shape=input_shape, n_latent_dim=n_latent_dim, n_dense_dim=n_dense_dim, conv_layers=tuple(conv_layers),
               dropout=dropout, beta=beta, seed=seed, batch_norm=batch_norm, center_sigma=center_sigma)

@@ -42,10 +42,11 @@ def test_generate_dataset_same_as_serial(client, sdata, tmp_path):
     masked = dict(kw, mask='object', n_patches=300, scale_per_sample=False)
     a, b = (generate_dataset(sdata, n, tmp_path, client=c, **masked) for n, c in (('m1', None), ('m2', 'active')))
     np.testing.assert_array_equal(a.patches[:], b.patches[:])
-    turned = dict(kw, align='axis', n_patches=300)                       # workers read the labels to turn the patches too
-    a, b = (generate_dataset(sdata, n, tmp_path, client=c, **turned) for n, c in (('t1', None), ('t2', client)))
-    assert a.meta['align'] == b.meta['align'] == 'axis'
-    np.testing.assert_array_equal(a.patches[:], b.patches[:])
+    for align in ('axis', 'axis+size'):                                  # workers read the labels to turn (and scale) the patches too
+        turned = dict(kw, align=align, n_patches=300)
+        a, b = (generate_dataset(sdata, n, tmp_path, client=c, **turned) for n, c in (('t1', None), ('t2', client)))
+        assert a.meta['align'] == b.meta['align'] == align
+        np.testing.assert_array_equal(a.patches[:], b.patches[:])
 
 
 def test_runs_of_samples_same_as_serial(client, sdata, tmp_path, monkeypatch):
