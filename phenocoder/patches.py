@@ -215,27 +215,27 @@ def object_frames(
     max_shift:float,       # largest move of the centre (pixels, per axis)
 )->tuple:                  # (cy, cx, angle): (n,) centre in window pixels and major-axis angle (radians, from x towards y)
     "Each object's centroid and the angle of its major axis, from the second moments of its mask; no mask (under 3 pixels, or the whole window: `object_masks`'s fallback): the window centre, 0."
+    ok, cy, cx, syy, sxx, sxy = _mask_moments(m, max_shift)
+    return cy, cx, np.where(ok, 0.5 * np.arctan2(2 * sxy, sxx - syy), 0.0)
+
+def _mask_moments(m, max_shift):
+    "Whether each mask can be used, its centroid (moved at most `max_shift` from the window centre) and its second moments about it."
     n, H, W = m.shape
     w = m.reshape(n, -1).astype(np.float64)
     s = w.sum(1); ok = (s >= 3) & (s < H * W); s = np.where(ok, s, 1.0)
     yy, xx = (g.ravel() for g in np.mgrid[0:H, 0:W].astype(np.float64))
     cy, cx = (np.where(ok, np.clip(w @ g / s - c, -max_shift, max_shift), 0.0) + c for g, c in ((yy, H // 2), (xx, W // 2)))
     dy, dx = yy[None] - cy[:, None], xx[None] - cx[:, None]
-    syy, sxx, sxy = ((w * a * b).sum(1) / s for a, b in ((dy, dy), (dx, dx), (dx, dy)))
-    return cy, cx, np.where(ok, 0.5 * np.arctan2(2 * sxy, sxx - syy), 0.0)
+    return (ok, cy, cx, *((w * a * b).sum(1) / s for a, b in ((dy, dy), (dx, dx), (dx, dy))))
 
 def size_factors(
     m:np.ndarray,          # (n, H, W) bool object masks (as for `object_frames`)
-    cy, cx,                # (n,) their centroids (`object_frames`)
+    max_shift:float,       # largest move of the centre (as for `object_frames`)
     side:float,            # the output patch's shorter side (pixels)
 )->np.ndarray:             # (n,) float32 image pixels per output pixel
-    "The scale that gives each object an rms radius of `ALIGN_SIZE` x `side`, within `SIZE_FACTORS`; 1 where there is no mask (as `object_frames`)."
-    n, H, W = m.shape
-    w = m.reshape(n, -1).astype(np.float64)
-    s = w.sum(1); ok = (s >= 3) & (s < H * W)
-    yy, xx = (g.ravel() for g in np.mgrid[0:H, 0:W].astype(np.float64))
-    r2 = (w * ((yy[None] - np.asarray(cy)[:, None]) ** 2 + (xx[None] - np.asarray(cx)[:, None]) ** 2)).sum(1) / np.maximum(s, 1)
-    return np.where(ok, np.clip(np.sqrt(r2) / (ALIGN_SIZE * side), *SIZE_FACTORS), 1.0).astype(np.float32)
+    "The scale that gives each object an rms radius (about its centroid) of `ALIGN_SIZE` x `side`, within `SIZE_FACTORS`; 1 where there is no mask (as `object_frames`)."
+    ok, _, _, syy, sxx, _ = _mask_moments(m, max_shift)
+    return np.where(ok, np.clip(np.sqrt(syy + sxx) / (ALIGN_SIZE * side), *SIZE_FACTORS), 1.0).astype(np.float32)
 
 def turned_grid(
     cy, cx, angle,         # (n,) centre (window pixels) and angle (radians, from x towards y) of each output patch
@@ -278,7 +278,7 @@ def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info, 
     W = int(np.ceil(np.hypot(h, w) * (SIZE_FACTORS[1] if sized else 1))) + 2 * shift + 4   # holds the turned (scaled) patch wherever its centre moved
     m0 = object_masks(_cut_slice(lab, yx, (h, w))[..., 0], ids, 0, info)
     cy, cx, th = object_frames(m0, shift)                                        # in the patch's frame
-    k = size_factors(m0, cy, cx, min(h, w)) if sized else None
+    k = size_factors(m0, shift, min(h, w)) if sized else None
     cy, cx = cy + (W // 2 - h // 2), cx + (W // 2 - w // 2)                      # in the window's
     sy, sx = turned_grid(cy, cx, th, size, k)
     p = rotate_windows(_cut_slice(sl, yx, (W, W)), sy, sx)             # from the raw values, then scaled: one interpolation
