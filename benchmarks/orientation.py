@@ -17,8 +17,13 @@
         the same with objects less than `--min-ratio` times as long as wide (from their mask's moments) cut as they lie:
         a round object's axis is noise, so only elongated ones are turned and centred.
 
+    python benchmarks/orientation.py partial-size --generators tissue,cells --align axis+size [--power 0.5] [--out f.json]
+        patches turned and scaled (`--align axis+size`) by the factor `size_factors` gives, to the power `--power`: size
+        differences shrunk (halved in log at 0.5), not removed, so the latents may still tell a small phenotype.
+
 Experiment code: `any-angle` replaces `phenocoder.training._augment`, `cubic` replaces `phenocoder.patches.rotate_windows`,
-`round-kept` wraps `phenocoder.patches.object_frames`, for the run; nothing in the package changes.
+`round-kept` wraps `phenocoder.patches.object_frames`, `partial-size` `phenocoder.patches.size_factors`, for the run;
+nothing in the package changes.
 """
 from __future__ import annotations
 import argparse, math, sys, tempfile
@@ -92,6 +97,15 @@ def round_kept(min_ratio:float):
     quality.main()
 
 
+def partial_size(power:float):
+    "Scale each object by its `align='axis+size'` factor to the power `power` (0.5: size differences halved in log), then run quality.main."
+    import phenocoder.patches as P
+    full = P.size_factors
+    P.size_factors = lambda m, max_shift, side: (full(m, max_shift, side) ** power).astype(np.float32)
+    import quality
+    quality.main()
+
+
 def averaging(generators:list, seeds:list):
     "Latent means as they are against averaged over the patch's symmetries, each harmonized; one line per way."
     import anndata as ad, pandas as pd
@@ -131,6 +145,11 @@ if __name__ == '__main__':
         if '--min-ratio' in sys.argv:
             k = sys.argv.index('--min-ratio'); ratio = float(sys.argv[k + 1]); del sys.argv[k:k + 2]
         round_kept(ratio)
+    elif len(sys.argv) > 1 and sys.argv[1] == 'partial-size':
+        sys.argv.pop(1); power = 0.5
+        if '--power' in sys.argv:
+            k = sys.argv.index('--power'); power = float(sys.argv[k + 1]); del sys.argv[k:k + 2]
+        partial_size(power)
     elif len(sys.argv) > 1 and sys.argv[1] == 'averaging':
         ap = argparse.ArgumentParser(description='latent means averaged over the patch symmetries')
         ap.add_argument('--generators', default='cells'); ap.add_argument('--seeds', default='0,1,2')
