@@ -19,7 +19,10 @@
 
     python benchmarks/orientation.py partial-size --generators tissue,cells --align axis+size [--power 0.5] [--out f.json]
         patches turned and scaled (`--align axis+size`) by the factor `size_factors` gives, to the power `--power`: size
-        differences shrunk (halved in log at 0.5), not removed, so the latents may still tell a small phenotype.
+        differences shrunk (halved in log at 0.5), not removed, so the latents may still tell a small phenotype. Measured
+        with `--power 0.5` when `size_factors` gave the full factor; the package's `align='axis+size'` now does exactly
+        this (`SIZE_POWER = 0.5`), and `--power 2` on top of it returns to the full factor (up to float rounding), the
+        variant measured in `results/quality_align_axis_size_full_experiment_*.json`.
 
 Experiment code: `any-angle` replaces `phenocoder.training._augment`, `cubic` replaces `phenocoder.patches.rotate_windows`,
 `round-kept` wraps `phenocoder.patches.object_frames`, `partial-size` `phenocoder.patches.size_factors`, for the run;

@@ -21,7 +21,7 @@ from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_data
 from .distributed import get_client, store_path, open_elements, run_tasks, task_groups, split_large, TASKS_PER_THREAD, worker_address
 
 # %% auto #0
-__all__ = ['MASK_MODES', 'ALIGN_MODES', 'ALIGN_SIZE', 'SIZE_FACTORS', 'BASE_COLUMNS', 'scale_values', 'check_mask',
+__all__ = ['MASK_MODES', 'ALIGN_MODES', 'ALIGN_SIZE', 'SIZE_FACTORS', 'SIZE_POWER', 'BASE_COLUMNS', 'scale_values', 'check_mask',
            'object_masks', 'check_align', 'needs_labels', 'iter_patches', 'extract_patches', 'object_frames',
            'size_factors', 'turned_grid', 'rotate_windows', 'sample_image', 'image_channels', 'object_centres',
            'instance_key', 'sample_labels', 'sample_range', 'iter_sample_patches', 'sample_patches', 'blank_patches',
@@ -132,11 +132,12 @@ def _apply_mask(p, m, mode):
     return np.concatenate([p, m[..., None].astype(p.dtype)], axis=-1)
 
 ALIGN_MODES = (None, 'axis', 'axis+size')
-ALIGN_SIZE = 0.14          # align='axis+size': each object's rms radius becomes this fraction of the patch's shorter side
-SIZE_FACTORS = (0.5, 2.0)  # ... by a factor (image pixels per patch pixel) held within this range
+ALIGN_SIZE = 0.14          # align='axis+size': objects are scaled towards an rms radius of this fraction of the patch's shorter side,
+SIZE_FACTORS = (0.5, 2.0)  # by the factor (image pixels per patch pixel) that would reach it, held within this range,
+SIZE_POWER = 0.5           # to this power: size differences halved (in log), not removed
 
 def check_align(
-    align,                 # None (as cut), 'axis' (turned to the object's major axis, centred on its mask) or 'axis+size' (also scaled to one size)
+    align,                 # None (as cut), 'axis' (turned to the object's major axis, centred on its mask) or 'axis+size' (also scaled towards one size)
 ):
     "Validate the alignment setting, naming the bad value."
     if align not in ALIGN_MODES: raise ValueError(f"align must be one of {list(ALIGN_MODES)}; got {align!r}.")
@@ -233,9 +234,10 @@ def size_factors(
     max_shift:float,       # largest move of the centre (as for `object_frames`)
     side:float,            # the output patch's shorter side (pixels)
 )->np.ndarray:             # (n,) float32 image pixels per output pixel
-    "The scale that gives each object an rms radius (about its centroid) of `ALIGN_SIZE` x `side`, within `SIZE_FACTORS`; 1 where there is no mask (as `object_frames`)."
+    """The scale that would give each object an rms radius (about its centroid) of `ALIGN_SIZE` x `side`, held within `SIZE_FACTORS`,
+    to the power `SIZE_POWER` (an rms radius r becomes about sqrt(r x ALIGN_SIZE x side)); 1 where there is no mask (as `object_frames`)."""
     ok, _, _, syy, sxx, _ = _mask_moments(m, max_shift)
-    return np.where(ok, np.clip(np.sqrt(syy + sxx) / (ALIGN_SIZE * side), *SIZE_FACTORS), 1.0).astype(np.float32)
+    return np.where(ok, np.clip(np.sqrt(syy + sxx) / (ALIGN_SIZE * side), *SIZE_FACTORS), 1.0).astype(np.float32) ** SIZE_POWER
 
 def turned_grid(
     cy, cx, angle,         # (n,) centre (window pixels) and angle (radians, from x towards y) of each output patch
@@ -267,7 +269,7 @@ def rotate_windows(
     return top
 
 def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info, sized=False):
-    "Patches of `yx` from slice `sl` turned to their objects' axes and centred on them (`sized`: and scaled to one size), then scaled and masked; in bounded blocks."
+    "Patches of `yx` from slice `sl` turned to their objects' axes and centred on them (`sized`: and scaled towards one size), then scaled and masked; in bounded blocks."
     h, w = size
     step = max(1, 2**20 // (h * w))
     if len(yx) > step:
@@ -531,7 +533,7 @@ def generate_dataset(
     mask:str|None=None,             # None: raw patch; 'object': 0 outside the object's label; 'channel': its mask as last channel
     mask_dilation:int=0,            # grow object masks by this many pixels
     labels_key:str='nuclei',        # labels are `f"{labels_key}_{sample}"` (ids: the table's instance key)
-    align:str|None=None,            # 'axis': turn each patch so its object's major axis lies along x, centred on the object (needs the labels); 'axis+size': also scale it to one size; None: as cut
+    align:str|None=None,            # 'axis': turn each patch so its object's major axis lies along x, centred on the object (needs the labels); 'axis+size': also scale it towards one size; None: as cut
     client=None,                    # a dask.distributed Client (True/'active': the running one): one task per sample
 )->PatchDataset:                    # the written dataset, loaded lazily
     "Cut, scale (and mask) a patch around every (selected) object and write them to `dir_dataset/dataset/`, atomically."
@@ -748,7 +750,7 @@ def generate_dataset(self:Phenocoder,
                      progress:bool=True,              # show progress bars
                      mask:str|None=None,              # None, 'object' or 'channel' (see `generate_dataset`)
                      mask_dilation:int=0,             # grow object masks by this many pixels
-                     align:str|None=None,             # None (as cut), 'axis' (turned to the object's axis) or 'axis+size' (and scaled to one size); see `generate_dataset`
+                     align:str|None=None,             # None (as cut), 'axis' (turned to the object's axis) or 'axis+size' (and scaled towards one size); see `generate_dataset`
                      client=None,                     # a dask.distributed Client (True/'active': the running one)
                      **kw,                            # table_key, sample_key, image_key, labels_key, seed (default: the object's)
                     ):

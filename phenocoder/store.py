@@ -192,7 +192,7 @@ class PatchDataset:
         norm = ('per-sample' if m['scale_per_sample'] else 'global') + f" {m['scale_percentile']:g}-{100 - m['scale_percentile']:g} percentile" \
                if m['scale'] else 'raw values'
         mask = (f", mask {m['mask']!r} (dilation {m.get('mask_dilation', 0)})" if m.get('mask') else '') + \
-               ({'axis': ", turned to the objects' axes", 'axis+size': ", turned to the objects' axes and scaled to one size"}.get(m.get('align'), ''))
+               ({'axis': ", turned to the objects' axes", 'axis+size': ", turned to the objects' axes and scaled towards one size"}.get(m.get('align'), ''))
         return (f"PatchDataset({m['dataset']!r}: {len(self):,} patches {tuple(self.patches.shape[1:])} from "
                 f"{len(m['samples'])} samples, channels {m.get('input_channels', m['channels'])}{mask}, {norm}; {self.path})")
 
