@@ -348,7 +348,8 @@ def check_objects(
     check_key(spatial_key_index, t.obsm, f'obsm key of table {table_key!r}')
     names, svals = t.obs_names, t.obs[sample_key].astype(str).to_numpy()
     if (dup := np.flatnonzero(names.duplicated(keep=False))).size:
-        raise ValueError(f"Table {table_key!r} has duplicate obs names: {_name_rows(names, dup)}.")
+        raise ValueError(f"Table {table_key!r} has duplicate obs names: {_name_rows(names, dup)}; every object needs its own name "
+                         f"(e.g. `sdata.tables[{table_key!r}].obs_names_make_unique()`).")
     c = np.asarray(t.obsm[spatial_key_index], dtype=np.float64)
     if (bad := np.flatnonzero(~np.isfinite(c).all(1))).size:
         raise ValueError(f"Coordinates {spatial_key_index!r} of table {table_key!r} are NaN or infinite for rows {_name_rows(names, bad)}.")

@@ -174,7 +174,8 @@ def _open_datasets(dir_dataset, datasets, input_shape):
     shape = tuple(first.patches.shape[1:])
     if tuple(input_shape) != shape:
         raise ValueError(f"`input_shape` {tuple(input_shape)} does not match dataset {first.meta['dataset']!r}: its patches "
-                         f"are {shape} (patch_size {tuple(shape[:2])}, {shape[2]} channels {first.meta['channels']}); "
+                         f"are {shape} (patch_size {tuple(shape[:2])}, {shape[2]} channels: {first.meta['channels']}"
+                         f"{' + the object mask' if first.meta.get('mask') == 'channel' else ''}); "
                          f"pass input_shape={shape}.")
     table = pd.concat([d.table.assign(dataset=d.meta['dataset']) for d in opened], ignore_index=True)
     return opened, table
