@@ -268,6 +268,24 @@ def rotate_windows(
     top += (bot - top) * fy
     return top
 
+def _turned_cut(sl, yx, W, sy, sx):
+    """`rotate_windows(_cut_slice(sl, yx, (W, W)), sy, sx)` read straight from the slice `sl` (c, H, W), without cutting the
+    windows. The same arithmetic, so the same values wherever the point lies in the image; where a neighbour lies beyond
+    it, the nearest pixel is read (such points are set to `fill` by the caller)."""
+    C, H, Wi = sl.shape
+    pix = sl.reshape(C, H * Wi)
+    x0, y0 = np.clip(np.floor(sx), 0, W - 2), np.clip(np.floor(sy), 0, W - 2)
+    fx, fy = np.clip(sx - x0, 0, 1), np.clip(sy - y0, 0, 1)                     # weights, broadcast over the channels
+    ry = y0.astype(np.int64) + (yx[:, 0] - W // 2)[:, None, None]             # the window's pixel in the slice
+    rx = x0.astype(np.int64) + (yx[:, 1] - W // 2)[:, None, None]
+    def g(dy, dx):
+        i = (np.clip(ry + dy, 0, H - 1) * Wi + np.clip(rx + dx, 0, Wi - 1)).reshape(-1)
+        return np.take(pix, i, axis=1).reshape(C, *sx.shape).astype(np.float32, copy=False)
+    top = g(0, 0); top += (g(0, 1) - top) * fx
+    bot = g(1, 0); bot += (g(1, 1) - bot) * fx
+    top += (bot - top) * fy
+    return np.ascontiguousarray(top.transpose(1, 2, 3, 0))                   # (c, n, h, w) -> (n, h, w, c)
+
 def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info, sized=False):
     "Patches of `yx` from slice `sl` turned to their objects' axes and centred on them (`sized`: and scaled towards one size), then scaled and masked; in bounded blocks."
     h, w = size
@@ -283,7 +301,7 @@ def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info, 
     k = size_factors(m0, shift, min(h, w)) if sized else None
     cy, cx = cy + (W // 2 - h // 2), cx + (W // 2 - w // 2)                      # in the window's
     sy, sx = turned_grid(cy, cx, th, size, k)
-    p = rotate_windows(_cut_slice(sl, yx, (W, W)), sy, sx)             # from the raw values, then scaled: one interpolation
+    p = _turned_cut(sl, yx, W, sy, sx)                 # from the raw values, then scaled: one interpolation
     if low is not None: p = scale_values(p, low, high)
     elif np.dtype(sl.dtype).kind in 'iu': p = np.clip(np.rint(p), np.iinfo(sl.dtype).min, np.iinfo(sl.dtype).max).astype(sl.dtype)
     else: p = p.astype(sl.dtype, copy=False)
