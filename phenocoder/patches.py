@@ -251,6 +251,13 @@ def turned_grid(
     if scale is not None: k = np.asarray(scale, np.float32)[:, None, None]; c, s = c * k, s * k
     return (np.asarray(cy, np.float32)[:, None, None] + s * u + c * v, np.asarray(cx, np.float32)[:, None, None] + c * u - s * v)
 
+def _bilinear(g, fx, fy):
+    "Bilinear interpolation from `g(dy, dx)`, the four neighbours as float32, and the weights along x and y."
+    top = g(0, 0); top += (g(0, 1) - top) * fx             # the upper and lower neighbours along x, then between them along y
+    bot = g(1, 0); bot += (g(1, 1) - bot) * fx
+    top += (bot - top) * fy
+    return top
+
 def rotate_windows(
     win:np.ndarray,        # (n, H, W, c) windows, any dtype
     sy:np.ndarray,         # (n, h, w) window row of each output pixel (`turned_grid`)
@@ -262,11 +269,7 @@ def rotate_windows(
     fx, fy = np.clip(sx - x0, 0, 1)[..., None], np.clip(sy - y0, 0, 1)[..., None]
     i = (y0.astype(np.int64) * W + x0.astype(np.int64) + (np.arange(n) * (H * W))[:, None, None]).reshape(-1)
     flat = np.ascontiguousarray(win).reshape(n * H * W, C)
-    g = lambda off: np.take(flat, i + off, axis=0).reshape(*sx.shape, C).astype(np.float32, copy=False)
-    top = g(0); top += (g(1) - top) * fx                   # the upper and lower neighbours along x, then between them along y
-    bot = g(W); bot += (g(W + 1) - bot) * fx
-    top += (bot - top) * fy
-    return top
+    return _bilinear(lambda dy, dx: np.take(flat, i + (dy * W + dx), axis=0).reshape(*sx.shape, C).astype(np.float32, copy=False), fx, fy)
 
 def _turned_cut(sl, yx, W, sy, sx):
     """`rotate_windows(_cut_slice(sl, yx, (W, W)), sy, sx)` read straight from the slice `sl` (c, H, W), without cutting the
@@ -281,10 +284,7 @@ def _turned_cut(sl, yx, W, sy, sx):
     def g(dy, dx):
         i = (np.clip(ry + dy, 0, H - 1) * Wi + np.clip(rx + dx, 0, Wi - 1)).reshape(-1)
         return np.take(pix, i, axis=1).reshape(C, *sx.shape).astype(np.float32, copy=False)
-    top = g(0, 0); top += (g(0, 1) - top) * fx
-    bot = g(1, 0); bot += (g(1, 1) - bot) * fx
-    top += (bot - top) * fy
-    return np.ascontiguousarray(top.transpose(1, 2, 3, 0))                   # (c, n, h, w) -> (n, h, w, c)
+    return np.ascontiguousarray(_bilinear(g, fx, fy).transpose(1, 2, 3, 0))    # (c, n, h, w) -> (n, h, w, c)
 
 def _aligned_cut(sl, lab, yx, ids, size, low, high, fill, mask, dilation, info, sized=False):
     "Patches of `yx` from slice `sl` turned to their objects' axes and centred on them (`sized`: and scaled towards one size), then scaled and masked; in bounded blocks."
