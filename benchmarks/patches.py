@@ -9,11 +9,16 @@ Baseline, in the same run: the original's approach (statistics from a float64 co
 np.percentile / np.median / np.std per slice, then a per-object Python loop that looks each object's row up with a
 full-table filter, cuts, scales and writes one .npy per object, dropping border objects). It runs on well A06 only
 (4,959 nuclei) and is extrapolated to the 3 wells (statistics x 3, per-object loop x 11,947 / 4,959): labelled as such.
+Part `read`: the real data's patches read once (the statistics pass keeps each slice's raw windows for the cut, the
+default) against read twice (`phenocoder.patches.RAW_BUDGET = 0`: the statistics pass, then the cut reads the image
+again, as before 2026-11-29), alternating, for images in memory, in a SpatialData zarr store (written once to the cache
+folder, read back with `spatialdata.read_zarr`) and lazily from read_zstacks' PNG files; the stores must be identical.
 Part `synthetic`: one 4 x 8 x 2048 x 2048 uint8 z-stack with 10^4, 3x10^4, 10^5 random objects, 32 x 32 patches:
 patches per second of `generate_dataset` (statistics + cutting + scaling + zarr writing) and of `extract_patches` alone.
 
     python benchmarks/patches.py                       # both parts, 3 repeats
     python benchmarks/patches.py --part synthetic --repeats 5
+    python benchmarks/patches.py --part read --repeats 3
 Environment: PHENOCODER_REAL_DATA overrides the data folder; the real part is skipped when it does not exist.
 """
 from __future__ import annotations
@@ -77,6 +82,16 @@ def real_sdata(wells=None, lazy=False):
     return SpatialData(images=images, labels=labels, tables={'nuclei_features': t})
 
 
+def zarr_sdata():
+    "The real data as a SpatialData zarr store (written once into the cache folder), opened lazily with `spatialdata.read_zarr`."
+    import spatialdata
+    path = CACHE / 'real3d.zarr'
+    if not path.exists():
+        tmp = CACHE / f'real3d.zarr.tmp-{os.getpid()}'
+        shutil.rmtree(tmp, ignore_errors=True); real_sdata().write(tmp); tmp.rename(path)
+    return spatialdata.read_zarr(path)
+
+
 def baseline(sdata, out, patch=PATCH, q=1):
     "The original's approach (see module docstring); returns (statistics seconds, per-object loop seconds, n objects)."
     import pandas as pd
@@ -133,7 +148,11 @@ def worker(job):
     from phenocoder.patches import generate_dataset, extract_patches
     out = Path(tempfile.mkdtemp(prefix='phc_bench_'))
     try:
-        if job['kind'] in ('ours', 'baseline', 'lazy', 'masked'):
+        if job['kind'] == 'read':
+            import phenocoder.patches as P
+            if job['twice']: P.RAW_BUDGET = 0
+            sd = real_sdata(lazy=True) if job['images'] == 'png' else zarr_sdata() if job['images'] == 'zarr' else real_sdata()
+        elif job['kind'] in ('ours', 'baseline', 'lazy', 'masked'):
             sd = real_sdata(job.get('wells'), lazy=job['kind'] == 'lazy')
         else:
             sd = synthetic_sdata(job['n'])
@@ -152,6 +171,9 @@ def worker(job):
         res['extra_mb'] = (_status('VmHWM') - rss0) / 2**20
         res['total_mb'] = _status('VmHWM') / 2**20
         res['loaded_mb'] = rss0 / 2**20
+        if job.get('keep'):                           # the read part compares the stores of its two ways (not measured)
+            import hashlib
+            res['digest'] = hashlib.sha256(np.ascontiguousarray(ds.patches[:]).tobytes()).hexdigest()
         if job['kind'] == 'synthetic':            # then extract_patches alone (in memory, no statistics, no writing)
             im, c = sd.images['IF_S'], sd.tables['nuclei_features'].obsm['spatial_index']
             t0 = time.perf_counter()
@@ -214,6 +236,23 @@ def part_mask(repeats):
               f"{med(r, 'time_s') / med(res[0], 'time_s'):.2f}x wall, {med(r, 'cpu_s') / med(res[0], 'cpu_s'):.2f}x CPU; peak +{med(r, 'extra_mb'):.0f} MB")
 
 
+def part_read(repeats):
+    "Patches read once (the default) against read twice (RAW_BUDGET = 0), alternating, for three forms of the real images."
+    if not DATA.exists():
+        print(f"real data not found at {DATA}: skipping the read part"); return
+    prepare_real(); zarr_sdata()
+    print(f"\n== the image read once or twice by generate_dataset, real 3D data, patches {PATCH}, {repeats} runs each, alternating ==")
+    for images in ('memory', 'zarr', 'png'):
+        res = {t: [] for t in (True, False)}
+        for _ in range(repeats):
+            for twice in (True, False): res[twice].append(run(dict(kind='read', images=images, twice=twice, keep=True)))
+        if len({r['digest'] for rs in res.values() for r in rs}) != 1: raise RuntimeError(f"{images}: the stores differ")
+        (a, b) = (res[True], res[False])
+        print(f"{images:<7} read twice {med(a, 'time_s'):.2f} s wall ({med(a, 'cpu_s'):.2f} CPU s, peak +{med(a, 'extra_mb'):.0f} MB); "
+              f"read once {med(b, 'time_s'):.2f} s ({med(b, 'cpu_s'):.2f} CPU s, peak +{med(b, 'extra_mb'):.0f} MB); "
+              f"{med(a, 'time_s') / med(b, 'time_s'):.2f}x wall, {med(a, 'cpu_s') / med(b, 'cpu_s'):.2f}x CPU; stores identical")
+
+
 def part_synthetic(repeats, sizes):
     print(f"\n== synthetic: one 4 x 8 x 2048 x 2048 uint8 z-stack, random objects, patches {PATCH} ==")
     print(f"{'objects':>9} {'generate_dataset s':>19} {'CPU s':>6} {'patches/s':>10} {'extra MB':>9} {'extract_patches s':>18} {'patches/s':>10}")
@@ -226,7 +265,7 @@ def part_synthetic(repeats, sizes):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--part', default='all', choices=['all', 'real', 'synthetic', 'mask'])
+    ap.add_argument('--part', default='all', choices=['all', 'real', 'synthetic', 'mask', 'read'])
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--sizes', type=int, nargs='+', default=[10_000, 30_000, 100_000])
     ap.add_argument('--worker')
@@ -235,4 +274,5 @@ if __name__ == '__main__':
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs")
     if a.part in ('all', 'real'): part_real(a.repeats)
     if a.part in ('all', 'mask'): part_mask(a.repeats)
+    if a.part in ('all', 'read'): part_read(a.repeats)
     if a.part in ('all', 'synthetic'): part_synthetic(a.repeats, a.sizes)

@@ -98,6 +98,7 @@ def image_stats(
     image,                  # (c, y, x) or (c, z, y, x) image (numpy, dask or xarray)
     q:float=1,              # low percentile; the high one is `100 - q`
     channels=None,          # channel names (default: the image's `c` coordinate, else 0..c-1)
+    on_slice=None,          # called as `on_slice(z, slice)` with every (c, y, x) numpy slice read, in this thread
 )->pd.DataFrame:            # columns channel, z, then `STAT_NAMES`
     "Statistics per channel and z-slice, reading one slice at a time (2D images: z = 0)."
     if channels is None:
@@ -109,7 +110,10 @@ def image_stats(
     with ThreadPoolExecutor(nt) as ex:              # bincount releases the GIL in part; a few slices in flight at a time
         it = iter(slices)
         while batch := list(itertools.islice(it, 2 * nt)):
-            out += ex.map(lambda zs: slice_stats(zs[1], q).assign(z=zs[0]), batch)
+            done = ex.map(lambda zs: slice_stats(zs[1], q).assign(z=zs[0]), batch)    # submitted: computed while `on_slice` runs
+            if on_slice is not None:
+                for z, sl in batch: on_slice(z, sl)
+            out += done
     out = pd.concat(out, ignore_index=True)
     out.insert(0, 'channel', list(channels) * (len(out) // len(channels)))
     return out[['channel', 'z', *STAT_NAMES]]

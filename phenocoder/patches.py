@@ -21,11 +21,11 @@ from .store import (FORMAT, RESERVED_NAMES, PatchDataset, write_store, list_data
 from .distributed import get_client, store_path, open_elements, run_tasks, task_groups, split_large, TASKS_PER_THREAD, worker_address
 
 # %% auto #0
-__all__ = ['MASK_MODES', 'ALIGN_MODES', 'ALIGN_SIZE', 'SIZE_FACTORS', 'SIZE_POWER', 'BASE_COLUMNS', 'scale_values', 'check_mask',
-           'object_masks', 'check_align', 'needs_labels', 'iter_patches', 'extract_patches', 'object_frames',
-           'size_factors', 'turned_grid', 'rotate_windows', 'sample_image', 'image_channels', 'object_centres',
-           'instance_key', 'sample_labels', 'sample_range', 'iter_sample_patches', 'sample_patches', 'blank_patches',
-           'generate_dataset']
+__all__ = ['MASK_MODES', 'ALIGN_MODES', 'ALIGN_SIZE', 'SIZE_FACTORS', 'SIZE_POWER', 'BASE_COLUMNS', 'RAW_BUDGET', 'scale_values',
+           'check_mask', 'object_masks', 'check_align', 'needs_labels', 'iter_patches', 'extract_patches',
+           'object_frames', 'size_factors', 'turned_grid', 'rotate_windows', 'sample_image', 'image_channels',
+           'object_centres', 'instance_key', 'sample_labels', 'sample_range', 'iter_sample_patches', 'sample_patches',
+           'blank_patches', 'generate_dataset']
 
 # %% ../nbs/02_patches.ipynb #0bc5b051
 def scale_values(
@@ -52,24 +52,41 @@ def _scale_cn(g, low, high):
         return np.take(lut, idx)
     return np.ascontiguousarray(scale_values(g.transpose(1, 2, 3, 0), low, high))
 
-def _cut_slice(sl, yx, size, low=None, high=None, fill=0):
-    "Patches `(n, h, w, c)` around `yx` (n, 2) from one `(c, H, W)` slice; pixels outside the slice set to `fill`."
-    (h, w), (H, W) = size, sl.shape[-2:]
+def _windows(yx, size, shape):
+    "Top-left corners of the windows of `size` around `yx` in a slice of `shape` (H, W), and which lie wholly inside it."
+    (h, w), (H, W) = size, shape
     top, left = yx[:, 0] - h // 2, yx[:, 1] - w // 2
-    inner = (top >= 0) & (left >= 0) & (top + h <= H) & (left + w <= W)
+    return top, left, (top >= 0) & (left >= 0) & (top + h <= H) & (left + w <= W)
+
+def _gather(sl, yx, size):
+    "Raw pixels `(c, n, h, w)` of the windows around `yx` (n, 2) in one `(c, H, W)` slice; beyond the slice, its nearest pixels."
+    (h, w), (H, W) = size, sl.shape[-2:]
+    top, left, inner = _windows(yx, size, (H, W))
     if inner.any(): win = sliding_window_view(sl, (h, w), axis=(1, 2))   # (c, H-h+1, W-w+1, h, w) view, no copy
     b = np.flatnonzero(~inner)
-    if not len(b): return _scale_cn(win[:, top, left], low, high)
+    if not len(b): return win[:, top, left]
     g = np.empty((sl.shape[0], len(yx), h, w), sl.dtype)
     i = np.flatnonzero(inner)
     if len(i): g[:, i] = win[:, top[i], left[i]]
     r, q = top[b, None] + np.arange(h), left[b, None] + np.arange(w)     # border objects: clipped index grid
     g[:, b] = sl[:, np.clip(r, 0, H - 1)[:, :, None], np.clip(q, 0, W - 1)[:, None, :]]
+    return g
+
+def _finish_cut(g, yx, size, shape, low=None, high=None, fill=0):
+    "Patches `(n, h, w, c)` from `_gather`'s raw windows of a slice of `shape`: scaled (`_scale_cn`), pixels beyond the slice set to `fill`."
+    (h, w), (H, W) = size, shape
     out = _scale_cn(g, low, high)
-    sub = out[b]
-    sub[~(((r >= 0) & (r < H))[:, :, None] & ((q >= 0) & (q < W))[:, None, :])] = fill
-    out[b] = sub
+    top, left, inner = _windows(yx, size, shape)
+    if (b := np.flatnonzero(~inner)).size:
+        r, q = top[b, None] + np.arange(h), left[b, None] + np.arange(w)
+        sub = out[b]
+        sub[~(((r >= 0) & (r < H))[:, :, None] & ((q >= 0) & (q < W))[:, None, :])] = fill
+        out[b] = sub
     return out
+
+def _cut_slice(sl, yx, size, low=None, high=None, fill=0):
+    "Patches `(n, h, w, c)` around `yx` (n, 2) from one `(c, H, W)` slice; pixels outside the slice set to `fill`."
+    return _finish_cut(_gather(sl, yx, size), yx, size, sl.shape[-2:], low, high, fill)
 
 def _check_centres(image, centres, low, high):
     if image.ndim not in (3, 4): raise ValueError(f"`image` must be (c, y, x) or (c, z, y, x); got shape {image.shape}.")
@@ -148,6 +165,14 @@ def needs_labels(meta:dict)->bool:
     return bool(meta.get('mask') or meta.get('align'))
 
 # %% ../nbs/02_patches.ipynb #a746e9ab
+def _z_groups(centres:np.ndarray, ndim:int)->tuple:
+    "Positions of `centres` grouped by z-slice (stable, in increasing z) and those slices; a 2D image (`ndim` 3) is one group."
+    n = len(centres)
+    if ndim == 3: return [np.arange(n)], ([0] if n else [])
+    order = np.argsort(centres[:, 2], kind='stable')
+    zs, starts = np.unique(centres[order, 2], return_index=True)
+    return np.split(order, starts[1:]), zs.tolist()
+
 def iter_patches(
     image,                   # (c, y, x) or (c, z, y, x) image of one sample (numpy, dask or xarray)
     centres:np.ndarray,      # (n, 2|3) integer (y, x[, z]) patch centres
@@ -162,6 +187,7 @@ def iter_patches(
     dilation:int=0,          # grow masks by this many pixels
     mask_info:dict|None=None,# if given, `object_masks` adds its counts to it
     align:str|None=None,     # None (as cut), 'axis': each patch turned so its object's major axis lies along x, centred on its mask; 'axis+size': also scaled (`size_factors`)
+    raw:dict|None=None,      # {z: `_gather`ed raw windows of that slice's centres, in `_z_groups` order}, read earlier: the image is not read again
 ):                           # yields (idx, patches): positions in `centres` and their (k, h, w, c[+1]) patches
     "Cut patches slice by slice (each z-slice read once, in increasing z), yielding them in pieces."
     image = _unwrap(image)
@@ -174,11 +200,14 @@ def iter_patches(
         if labels is None or labels.shape != image.shape[1:] or len(ids) != n:
             raise ValueError(f"{f'mask={mask!r}' if mask else f'align={align!r}'} needs `labels` of shape {image.shape[1:]} and {n} `ids`; got "
                              f"{None if labels is None else labels.shape} and {len(ids)} ids.")
-    if image.ndim == 3: groups, zs = [np.arange(n)], ([0] if n else [])
-    else:
-        order = np.argsort(centres[:, 2], kind='stable')
-        zs, starts = np.unique(centres[order, 2], return_index=True)
-        groups, zs = np.split(order, starts[1:]), zs.tolist()
+    groups, zs = _z_groups(centres, image.ndim)
+    if raw is not None:                          # the windows were read with the statistics: scale them, nothing is read
+        if mask or align: raise ValueError("`raw` windows serve patches cut as they lie (no `mask`, no `align`).")
+        for idx, z in zip(groups, zs):
+            for a in range(0, len(idx), batch_size or len(idx)):
+                b = a + (batch_size or len(idx))
+                yield idx[a:b], _finish_cut(raw[z][:, a:b], centres[idx[a:b], :2], size, image.shape[-2:], low, high, fill)
+        return
     def _slices(a): return ([(0, _read(a))] if n else []) if a.ndim == 3 else _iter_slices(a, zs)
     lslices = _slices(labels[None]) if mask or align else itertools.repeat(None)
     for idx, (_, sl), lab in zip(groups, _slices(image), lslices):
@@ -400,6 +429,7 @@ def iter_sample_patches(
     meta:dict,             # dataset meta: keys, `patch_size`, `channels`, `scale`, `ranges`
     ranges:dict|None=None, # override {"low": [...], "high": [...]} (default: `sample_range(sdata, sample, meta)`)
     batch_size:int|None=None, # at most this many patches per piece
+    raw:dict|None=None,    # the sample's windows as `generate_dataset`'s statistics pass read them (`iter_patches`)
 ):                         # yields (idx, patches): positions in `obs_names` and (k, h, w, c[+1]) float32 patches
     "Cut and scale the patches of `obs_names` (one sample) as the dataset described by `meta` was made, slice by slice."
     adata = sdata.tables[check_key(meta['table_key'], sdata.tables, 'table')]
@@ -422,7 +452,7 @@ def iter_sample_patches(
     c = object_centres(np.asarray(adata.obsm[key])[rows], img, obs_names, f'objects of sample {sample!r}')
     r = (ranges or sample_range(sdata, sample, meta)) if meta['scale'] else {'low': None, 'high': None}
     mk = _mask_kw(sdata, sample, adata, rows, img, meta)
-    for idx, p in iter_patches(img, c, (h, w), r['low'], r['high'], meta.get('fill', 0), batch_size, **mk):
+    for idx, p in iter_patches(img, c, (h, w), r['low'], r['high'], meta.get('fill', 0), batch_size, **mk, raw=raw):
         yield idx, p.astype(np.float32, copy=False)
     if mk: _warn_masks(mk['mask_info'], sample, meta)
 
@@ -583,7 +613,8 @@ def generate_dataset(
             if imgs[s].ndim != first.ndim:
                 raise ValueError(f"Image of sample {s!r} has dims {tuple(imgs[s].dims)}, sample {samples[0]!r} has {tuple(first.dims)}: "
                                  "the images of a dataset must be all 2D or all 3D.")
-        stats = _intensity_stats(sdata, samples, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key))
+        raw, hooks = _raw_keepers(samples, cents, imgs, ps) if client is None and not (mask or align) else ({}, {})
+        stats = _intensity_stats(sdata, samples, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key), hooks)
         meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
                     spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),
                     scale_per_sample=bool(scale_per_sample), ranges=scale_ranges(stats, channels, scale_per_sample),
@@ -595,7 +626,7 @@ def generate_dataset(
         _warn_flat(meta['ranges'], channels, scale_percentile, scale, stats)
         table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
         root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
-        uid, blank = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path)
+        uid, blank = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path, raw)   # `raw`: the image is not read again
         ds = _same_writer(load_dataset(root, dataset), uid)         # another writer of this name may have replaced it since
         if scale: _warn_blank(ds, blank)                            # marked as the patches were cut: the store is not read back
         return ds
@@ -642,11 +673,11 @@ def _check_table(sdata, table_key, sample_key, key, metadata_keys):
     for k in metadata_keys: check_key(k, adata.obs.columns, f'metadata key (obs column of table {table_key!r})')
     return adata
 
-def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress, client=None, path=None)->tuple:
+def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress, client=None, path=None, raw=None)->tuple:
     "Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`), here or on `client`; (uid, blank rows)."
     blank = []
     def fill(arr, cl):
-        blank.append(_write_patches(arr, sdata, table, meta, cl, progress) if client is None else
+        blank.append(_write_patches(arr, sdata, table, meta, cl, progress, raw) if client is None else
                      _write_patches_on(client, path, arr, sdata, table, meta, cl, progress))
     return write_store(root, meta, table, stats, fill, chunk_size), blank[-1]
 
@@ -659,8 +690,10 @@ def _patch_table(adata, rows, cents, samples, dataset, metadata_keys)->pd.DataFr
     for k in metadata_keys: t[k] = adata.obs[k].to_numpy()[r]
     return t
 
-def _write_patches(arr, sdata, table, meta, chunk, progress)->np.ndarray:
-    "Fill `arr` in table order through `iter_sample_patches` (rows are grouped by sample and sorted by z); the blank rows (`blank_patches`)."
+def _write_patches(arr, sdata, table, meta, chunk, progress, raw=None)->np.ndarray:
+    """Fill `arr` in table order through `iter_sample_patches` (rows are grouped by sample and sorted by z); the blank rows
+    (`blank_patches`). `raw`: {sample: windows read by the statistics pass}, each dropped once its sample is cut."""
+    raw = raw if raw is not None else {}
     ranges = {s: sample_range(sdata, s, meta) for s in meta['samples']}
     samples, ids = table['sample'].to_numpy(), table['id'].to_numpy()
     bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
@@ -670,7 +703,7 @@ def _write_patches(arr, sdata, table, meta, chunk, progress)->np.ndarray:
             for a, b in zip(bounds[:-1], bounds[1:]):
                 bar.set_postfix(sample=samples[a])
                 done = 0
-                for idx, p in _mark_blank(iter_sample_patches(sdata, samples[a], ids[a:b], meta, ranges[samples[a]], chunk), nc, blank):
+                for idx, p in _mark_blank(iter_sample_patches(sdata, samples[a], ids[a:b], meta, ranges[samples[a]], chunk, raw.pop(samples[a], None)), nc, blank):
                     if idx[0] != done or idx[-1] != done + len(idx) - 1: raise RuntimeError("patch rows out of order")
                     w.add(p); done += len(idx); bar.update(len(idx))
     except BaseException:
@@ -697,9 +730,9 @@ def _sample_table(adata, ids, meta:dict):
     return ad.AnnData(obs=adata.obs.iloc[r][cols].copy(), obsm={key: np.asarray(adata.obsm[key])[r]},
                       uns={'spatialdata_attrs': dict(adata.uns.get('spatialdata_attrs') or {})})
 
-def _sample_stats(img, sample, q, channels, z0:int=0)->pd.DataFrame:
+def _sample_stats(img, sample, q, channels, z0:int=0, on_slice=None)->pd.DataFrame:
     "Per-slice statistics of one sample's image (or of its slices from `z0` on), checked to be finite."
-    st = image_stats(img, q, channels); st['z'] += z0; st.insert(0, 'sample', sample); return _check_finite(st)
+    st = image_stats(img, q, channels, on_slice); st['z'] += z0; st.insert(0, 'sample', sample); return _check_finite(st)
 
 def _stats_task(path, group, meta, q, channels):
     "Worker task: the statistics of a run of samples or blocks of their z-slices `[(sample, image shape, z0, z1)]`."
@@ -709,10 +742,29 @@ def _stats_task(path, group, meta, q, channels):
         out.append(_sample_stats(img if len(shape) == 3 else img[:, z0:z1], s, q, channels, z0))
     return pd.concat(out, ignore_index=True)
 
-def _intensity_stats(sdata, samples, imgs, q, channels, progress, client=None, path=None, meta=None)->pd.DataFrame:
-    "Per-slice statistics of every sample: in this process, or on `client` (runs of samples, see `task_groups`)."
+RAW_BUDGET = 2**29   # bytes of raw patch windows that the statistics pass keeps for cutting (512 MiB), so the image is read once
+
+def _raw_keepers(samples, cents, imgs, size, budget:int|None=None)->tuple:
+    """({sample: {z: raw windows}} to fill, {sample: `image_stats` hook that fills it}): the statistics pass gathers the
+    windows of the objects in each slice it reads (`_gather`), for the samples whose windows fit in `budget` together."""
+    raw, hooks, left = {}, {}, RAW_BUDGET if budget is None else budget
+    for s, c in zip(samples, cents):
+        img = imgs[s]
+        need = len(c) * img.shape[0] * size[0] * size[1] * np.dtype(img.dtype).itemsize
+        if not len(c) or need > left: continue
+        left -= need
+        c = _check_centres(img, c, None, None)
+        groups, zs = _z_groups(c, img.ndim)
+        at, keep = dict(zip(zs, groups)), raw.setdefault(s, {})
+        def hook(z, sl, at=at, keep=keep, c=c):
+            if z in at: keep[z] = _gather(sl, c[at[z], :2], size)
+        hooks[s] = hook
+    return raw, hooks
+
+def _intensity_stats(sdata, samples, imgs, q, channels, progress, client=None, path=None, meta=None, on_slice=None)->pd.DataFrame:
+    "Per-slice statistics of every sample: in this process (`on_slice`: {sample: `image_stats` hook}), or on `client` (runs of samples, see `task_groups`)."
     if client is None:
-        parts = [_sample_stats(imgs[s], s, q, channels) for s in tqdm(samples, desc='Intensity statistics', unit='sample', disable=not progress)]
+        parts = [_sample_stats(imgs[s], s, q, channels, on_slice=(on_slice or {}).get(s)) for s in tqdm(samples, desc='Intensity statistics', unit='sample', disable=not progress)]
     else:               # tasks of a few samples, or of a block of z-slices of a large one (`split_large`, `task_groups`)
         n, b = sum(client.nthreads().values()), np.r_[0, np.cumsum([imgs[s].shape[1] if imgs[s].ndim == 4 else 1 for s in samples])]
         units = split_large(b, np.arange(b[-1]), b[-1] / (TASKS_PER_THREAD * n))      # z-slices of all samples, in order
