@@ -201,23 +201,19 @@ def iter_patches(
             raise ValueError(f"{f'mask={mask!r}' if mask else f'align={align!r}'} needs `labels` of shape {image.shape[1:]} and {n} `ids`; got "
                              f"{None if labels is None else labels.shape} and {len(ids)} ids.")
     groups, zs = _z_groups(centres, image.ndim)
-    if raw is not None:                          # the windows were read with the statistics: scale them, nothing is read
-        if mask or align: raise ValueError("`raw` windows serve patches cut as they lie (no `mask`, no `align`).")
-        for idx, z in zip(groups, zs):
-            for a in range(0, len(idx), batch_size or len(idx)):
-                b = a + (batch_size or len(idx))
-                yield idx[a:b], _finish_cut(raw[z][:, a:b], centres[idx[a:b], :2], size, image.shape[-2:], low, high, fill)
-        return
+    if raw is not None and align: raise ValueError("`raw` windows serve patches cut as they lie (`align=None`).")
     def _slices(a): return ([(0, _read(a))] if n else []) if a.ndim == 3 else _iter_slices(a, zs)
     lslices = _slices(labels[None]) if mask or align else itertools.repeat(None)
-    for idx, (_, sl), lab in zip(groups, _slices(image), lslices):
+    images = _slices(image) if raw is None else ((z, None) for z in zs)   # `raw`: read with the statistics, not again
+    for idx, (z, sl), lab in zip(groups, images, lslices):
         for a in range(0, len(idx), batch_size or len(idx)):
             i = idx[a: a + (batch_size or len(idx))]
             if align:
                 yield i, _aligned_cut(sl, lab[1], centres[i, :2], ids[i], size, low, high, fill, mask, dilation, mask_info,
                                    align == 'axis+size')
                 continue
-            p = _cut_slice(sl, centres[i, :2], size, low, high, fill)
+            p = (_cut_slice(sl, centres[i, :2], size, low, high, fill) if raw is None else
+                 _finish_cut(raw[z][:, a:a + len(i)], centres[i, :2], size, image.shape[-2:], low, high, fill))
             if mask:
                 labs = _cut_slice(lab[1], centres[i, :2], (h + 2 * dilation, w + 2 * dilation))[..., 0]
                 p = _apply_mask(p, object_masks(labs, ids[i], dilation, mask_info), mask)
@@ -613,7 +609,7 @@ def generate_dataset(
             if imgs[s].ndim != first.ndim:
                 raise ValueError(f"Image of sample {s!r} has dims {tuple(imgs[s].dims)}, sample {samples[0]!r} has {tuple(first.dims)}: "
                                  "the images of a dataset must be all 2D or all 3D.")
-        raw, hooks = _raw_keepers(samples, cents, imgs, ps) if client is None and not (mask or align) else ({}, {})
+        raw, hooks = _raw_keepers(samples, cents, imgs, ps) if client is None and not align else ({}, {})
         stats = _intensity_stats(sdata, samples, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key), hooks)
         meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
                     spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),

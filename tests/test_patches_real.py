@@ -85,3 +85,6 @@ def test_real_sizes(real_3d, tmp_path):
     assert 0.4 < iqr(r[both]) / iqr(r0[both]) < 0.6                           # size differences halved (measured: 0.49)
     with pytest.warns(UserWarning):
         np.testing.assert_array_equal(sample_patches(sd, 'H03', ds.table.id.tolist(), ds.meta)[:40], ds.patches[:40])
+        # the plain dataset was cut from the windows its statistics pass kept (the image read once); encode's path reads
+        # the image again: the same patches, masks included
+        np.testing.assert_array_equal(sample_patches(sd, 'H03', plain.table.id.tolist(), plain.meta), plain.patches[:])
