@@ -707,6 +707,25 @@ def _write_patches(arr, sdata, table, meta, chunk, progress, raw=None)->np.ndarr
     w.close()
     return _flags(blank)
 
+RAW_BUDGET = 2**29   # bytes of raw patch windows that the statistics pass keeps for cutting (512 MiB), so the image is read once
+
+def _raw_keepers(samples, cents, imgs, size, budget:int|None=None)->tuple:
+    """({sample: {z: raw windows}} to fill, {sample: `image_stats` hook that fills it}): the statistics pass gathers the
+    windows of the objects in each slice it reads (`_gather`), for the samples whose windows fit in `budget` together."""
+    raw, hooks, left = {}, {}, RAW_BUDGET if budget is None else budget
+    for s, c in zip(samples, cents):
+        img = imgs[s]
+        need = len(c) * img.shape[0] * size[0] * size[1] * np.dtype(img.dtype).itemsize
+        if not len(c) or need > left: continue
+        left -= need
+        c = _check_centres(img, c, None, None)
+        groups, zs = _z_groups(c, img.ndim)
+        at, keep = dict(zip(zs, groups)), raw.setdefault(s, {})
+        def hook(z, sl, at=at, keep=keep, c=c):
+            if z in at: keep[z] = _gather(sl, c[at[z], :2], size)
+        hooks[s] = hook
+    return raw, hooks
+
 # %% ../nbs/02_patches.ipynb #db2059dd
 def _sample_part(path, sample, meta:dict, shape, table=None):
     "A worker's view of one sample: its image (and labels) opened from the store, checked against the client's image shape."
@@ -737,25 +756,6 @@ def _stats_task(path, group, meta, q, channels):
         img = sample_image(_sample_part(path, s, meta, shape), s, meta['image_key'])
         out.append(_sample_stats(img if len(shape) == 3 else img[:, z0:z1], s, q, channels, z0))
     return pd.concat(out, ignore_index=True)
-
-RAW_BUDGET = 2**29   # bytes of raw patch windows that the statistics pass keeps for cutting (512 MiB), so the image is read once
-
-def _raw_keepers(samples, cents, imgs, size, budget:int|None=None)->tuple:
-    """({sample: {z: raw windows}} to fill, {sample: `image_stats` hook that fills it}): the statistics pass gathers the
-    windows of the objects in each slice it reads (`_gather`), for the samples whose windows fit in `budget` together."""
-    raw, hooks, left = {}, {}, RAW_BUDGET if budget is None else budget
-    for s, c in zip(samples, cents):
-        img = imgs[s]
-        need = len(c) * img.shape[0] * size[0] * size[1] * np.dtype(img.dtype).itemsize
-        if not len(c) or need > left: continue
-        left -= need
-        c = _check_centres(img, c, None, None)
-        groups, zs = _z_groups(c, img.ndim)
-        at, keep = dict(zip(zs, groups)), raw.setdefault(s, {})
-        def hook(z, sl, at=at, keep=keep, c=c):
-            if z in at: keep[z] = _gather(sl, c[at[z], :2], size)
-        hooks[s] = hook
-    return raw, hooks
 
 def _intensity_stats(sdata, samples, imgs, q, channels, progress, client=None, path=None, meta=None, on_slice=None)->pd.DataFrame:
     "Per-slice statistics of every sample: in this process (`on_slice`: {sample: `image_stats` hook}), or on `client` (runs of samples, see `task_groups`)."
