@@ -18,6 +18,7 @@ all calls). The counts of discarded calls and the others' share in the calls kep
     python benchmarks/scale_out.py                    # 16 samples, tile 2 (7,680 objects), 32 x 32 patches
     python benchmarks/scale_out.py --tile 1 --json out.json
     python benchmarks/scale_out.py --stages generate_dataset --repeat 3   # one stage (no model trained), medians of 3 calls
+    python benchmarks/scale_out.py --source real --stages generate_dataset   # the real data's wells in quadrants: 12 samples
     python benchmarks/scale_out.py --part within      # one sample of 10^4 .. 10^6 objects through spatialgraph_stats
 
 Part `within` (issue 13.6): one sample of n uniformly random 3D points (8 clusters, 5 variables, density chosen so the
@@ -28,6 +29,9 @@ from __future__ import annotations
 import argparse, json, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get('PHENOCODER_REAL_DATA', ROOT.parent / 'shared' / 'data' / '3d'))
 
 
 def tiled_set(work:Path, n_copies:int=4, tile:int=2)->Path:
@@ -60,6 +64,43 @@ def tiled_set(work:Path, n_copies:int=4, tile:int=2)->Path:
                     phys = np.array(r.obsm['spatial'], dtype=float, copy=True); phys[:, 0] += i * span; phys[:, 1] += j * span
                     r.obsm['spatial_index'], r.obsm['spatial'] = idx, phys
                     tables.append(r)
+    table = ad.concat(tables, merge='same'); table.uns = {}
+    table.obs['region'] = table.obs['region'].astype('category')
+    table = TableModel.parse(table, region=sorted(labels), region_key='region', instance_key='label')
+    tmp = work / f'.{path.name}.tmp-{os.getpid()}'
+    shutil.rmtree(tmp, ignore_errors=True)
+    spatialdata.SpatialData(images=images, labels=labels, tables={'nuclei_features': table}).write(tmp)
+    os.rename(tmp, path)
+    return path
+
+
+def real_quadrants(work:Path)->Path:
+    """The real 3D data's three wells, each cut into its four quadrants (12 samples of 52 slices of about 477 x 477, all
+    11,947 nuclei, each object with its quadrant), written once to zarr: samples with real images, each the size of a
+    small well, and many more image bytes per object than the bundled wells (52 slices against 5)."""
+    import anndata as ad, pandas as pd, spatialdata
+    from spatialdata.models import Image3DModel, Labels3DModel, TableModel
+    from phenocoder.data import read_zstacks
+    path = work / 'real_quadrants.zarr'
+    if path.exists(): return path
+    if not DATA.exists(): raise SystemExit(f"--source real needs the real data at {DATA} (or PHENOCODER_REAL_DATA).")
+    src = read_zstacks(DATA, progress=False); t = src.tables['nuclei_features']
+    images, labels, tables = {}, {}, []
+    for w in pd.unique(t.obs['well'].astype(str)):
+        im, lb = np.asarray(src.images[f'IF_{w}'].data), np.asarray(src.labels[f'nuclei_{w}'].data)
+        H, W = lb.shape[-2:]; rows = t[t.obs['well'].astype(str) == w]; yx = np.rint(np.asarray(rows.obsm['spatial_index'])[:, :2])
+        for i, (y0, y1) in enumerate(((0, H // 2), (H // 2, H))):
+            for j, (x0, x1) in enumerate(((0, W // 2), (W // 2, W))):
+                name = f'{w}_q{i}{j}'
+                images[f'IF_{name}'] = Image3DModel.parse(im[:, :, y0:y1, x0:x1], dims=('c', 'z', 'y', 'x'),
+                                                          c_coords=[str(c) for c in src.images[f'IF_{w}'].coords['c'].values])
+                labels[f'nuclei_{name}'] = Labels3DModel.parse(lb[:, y0:y1, x0:x1], dims=('z', 'y', 'x'))
+                r = rows[(yx[:, 0] >= y0) & (yx[:, 0] < y1) & (yx[:, 1] >= x0) & (yx[:, 1] < x1)].copy()
+                r.obs_names = [f'{o}_{name}' for o in r.obs_names]
+                r.obs['well'] = name; r.obs['region'] = f'nuclei_{name}'
+                idx = np.array(r.obsm['spatial_index'], dtype=float, copy=True); idx[:, 0] -= y0; idx[:, 1] -= x0
+                r.obsm['spatial_index'] = idx
+                tables.append(r)
     table = ad.concat(tables, merge='same'); table.uns = {}
     table.obs['region'] = table.obs['region'].astype('category')
     table = TableModel.parse(table, region=sorted(labels), region_key='region', instance_key='label')
@@ -158,6 +199,8 @@ def main():
     global OTHERS_MAX
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--tile', type=int, default=2); ap.add_argument('--patch', type=int, default=32)
+    ap.add_argument('--source', choices=('bundled', 'real'), default='bundled',
+                    help="'bundled': the bundled wells repeated and tiled; 'real': the real 3D data's wells cut into quadrants (generate_dataset only)")
     ap.add_argument('--work', default=str(Path(tempfile.gettempdir()) / 'phenocoder_scale_out'))
     ap.add_argument('--stages', default=','.join(STAGES), help='comma-separated stages to run (default: all three)')
     ap.add_argument('--dask-malloc-trim', action='store_true',
@@ -174,7 +217,8 @@ def main():
     from phenocoder import Phenocoder
     work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
     load0 = os.getloadavg()
-    sd = spatialdata.read_zarr(tiled_set(work, 4, a.tile))
+    if a.source == 'real' and a.stages != 'generate_dataset': raise SystemExit("--source real runs --stages generate_dataset only.")
+    sd = spatialdata.read_zarr(tiled_set(work, 4, a.tile) if a.source == 'bundled' else real_quadrants(work))
     n_obj, n_samples = sd.tables['nuclei_features'].n_obs, sd.tables['nuclei_features'].obs['well'].nunique()
     stages = tuple(s for s in STAGES if s in a.stages.split(','))
     pheno = Phenocoder().add_sdata(sd)                       # a small model, trained one epoch and saved (workers load it)

@@ -610,19 +610,23 @@ def generate_dataset(
                 raise ValueError(f"Image of sample {s!r} has dims {tuple(imgs[s].dims)}, sample {samples[0]!r} has {tuple(first.dims)}: "
                                  "the images of a dataset must be all 2D or all 3D.")
         raw, hooks = _raw_keepers(samples, cents, imgs, ps) if client is None and not align else ({}, {})
-        stats = _intensity_stats(sdata, samples, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key), hooks)
+        table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
+        units = _cut_units(client, table) if client is not None else None
+        later = _whole_samples(table, units) if client is not None and (scale_per_sample or not scale) else set()   # statistics computed as they are cut: each image read once
+        first = [s for s in samples if s not in later]
+        stats = _intensity_stats(sdata, first, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key), hooks) if first else None
         meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
                     spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),
-                    scale_per_sample=bool(scale_per_sample), ranges=scale_ranges(stats, channels, scale_per_sample),
+                    scale_per_sample=bool(scale_per_sample), ranges=scale_ranges(stats, channels, scale_per_sample) if first else {},   # completed with `later`'s
                     table_key=table_key, sample_key=sample_key, image_key=image_key, samples=samples,
                     metadata_keys=metadata_keys, drop_border=bool(drop_border), seed=int(seed), n_samples=None if n_samples is None else int(n_samples),
                     ndim=3 if imgs[samples[0]].ndim == 4 else 2, fill=0.0, row_order='sample, z, table order',
                     mask=mask, mask_dilation=mask_dilation, labels_key=labels_key, align=align,
                     input_channels=channels + (['mask'] if mask == 'channel' else []))
-        _warn_flat(meta['ranges'], channels, scale_percentile, scale, stats)
-        table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
+        if not later: _warn_flat(meta['ranges'], channels, scale_percentile, scale, stats)
         root = str(dir_dataset).rstrip('/') if is_url(dir_dataset) else local_path(dir_dataset)
-        uid, blank = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path, raw)   # `raw`: the image is not read again
+        uid, blank, stats = _write_dataset(root, meta, table, stats, sdata, chunk_size, progress, client, path, raw, units, later)   # `raw`: the image is not read again
+        if later: _warn_flat(meta['ranges'], channels, scale_percentile, scale, stats)
         ds = _same_writer(load_dataset(root, dataset), uid)         # another writer of this name may have replaced it since
         if scale: _warn_blank(ds, blank)                            # marked as the patches were cut: the store is not read back
         return ds
@@ -669,13 +673,22 @@ def _check_table(sdata, table_key, sample_key, key, metadata_keys):
     for k in metadata_keys: check_key(k, adata.obs.columns, f'metadata key (obs column of table {table_key!r})')
     return adata
 
-def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress, client=None, path=None, raw=None)->tuple:
-    "Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`), here or on `client`; (uid, blank rows)."
-    blank = []
+def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress, client=None, path=None, raw=None,
+                   units=None, later=frozenset())->tuple:
+    """Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`), here or on `client`
+    (in `units`, `_cut_units`); (uid, blank rows, statistics). The tasks that cut the samples in `later` compute their
+    statistics too: they join `stats` (the others'), in sample order, and complete `meta`'s ranges before it is written."""
+    blank, out = [], [stats]
     def fill(arr, cl):
-        blank.append(_write_patches(arr, sdata, table, meta, cl, progress, raw) if client is None else
-                     _write_patches_on(client, path, arr, sdata, table, meta, cl, progress))
-    return write_store(root, meta, table, stats, fill, chunk_size), blank[-1]
+        if client is None: blank.append(_write_patches(arr, sdata, table, meta, cl, progress, raw)); return
+        b, more = _write_patches_on(client, path, arr, sdata, table, meta, cl, progress, units, later)
+        blank.append(b)
+        if later:
+            parts = {**({} if stats is None else dict(tuple(stats.groupby('sample', sort=False)))), **more}
+            out[0] = pd.concat([parts[s] for s in meta['samples']], ignore_index=True)
+            meta['ranges'] = scale_ranges(out[0], meta['channels'], meta['scale_per_sample'])
+    uid = write_store(root, meta, table, lambda: out[0], fill, chunk_size)
+    return uid, blank[-1], out[0]
 
 # %% ../nbs/02_patches.ipynb #2bed1178
 def _patch_table(adata, rows, cents, samples, dataset, metadata_keys)->pd.DataFrame:
@@ -771,31 +784,55 @@ def _intensity_stats(sdata, samples, imgs, q, channels, progress, client=None, p
     return pd.concat(parts, ignore_index=True)
 
 # %% ../nbs/02_patches.ipynb #293b6a5e
+def _cut_units(client, table)->list:
+    "The rows of `table` each task unit on `client` cuts: whole samples, or blocks of z-slices of a large one (`split_large`)."
+    samples, zs = table['sample'].to_numpy(), table['z'].to_numpy()
+    bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
+    n = sum(client.nthreads().values())
+    return split_large(bounds, np.flatnonzero(zs[1:] != zs[:-1]) + 1, len(table) / (TASKS_PER_THREAD * n))
+
+def _whole_samples(table, units)->set:
+    "The samples that one unit cuts whole: their task can compute their statistics as well (one read of the image)."
+    s = table['sample'].to_numpy(); n = dict(zip(*np.unique(s, return_counts=True)))
+    return {s[a] for a, b in units if b - a == n[s[a]]}
+
+def _stats_here(part, sample, ids, meta)->tuple:
+    """A sample's statistics and scaling range, computed by the task that cuts it; as cut (`align=None`), the raw windows of
+    its objects are gathered from the slices the statistics read (`_raw_keepers`), so the image is read once: (stats, range, raw)."""
+    img, adata = sample_image(part, sample, meta['image_key']), part.tables[meta['table_key']]
+    rows = adata.obs_names.get_indexer(pd.Index(np.asarray(ids, dtype=object).astype(str)))
+    c = object_centres(np.asarray(adata.obsm[meta['spatial_key_index']])[rows], img)
+    raw, hooks = ({}, {}) if meta.get('align') else _raw_keepers([sample], [c], {sample: img}, meta['patch_size'])
+    st = _sample_stats(img, sample, meta['scale_percentile'], meta['channels'], on_slice=hooks.get(sample))
+    return st, scale_ranges(st, meta['channels'])[str(sample)], raw.get(sample)
+
 def _cut_task(path, group, start, meta, arr, chunk):
-    """Worker task: cut a run of samples `[(sample, shape, table, ids, ranges)]`, write the whole chunks of its rows; return the
-    shared ones' rows and which of its rows are blank (`blank_patches`)."""
-    nc, blank = len(meta['channels']), []
+    """Worker task: cut a run of samples `[(sample, shape, table, ids, ranges)]` (`ranges` None: a whole sample whose
+    statistics are computed here first, `_stats_here`), write the whole chunks of its rows; return the shared ones' rows,
+    which of its rows are blank (`blank_patches`) and {sample: statistics} of the samples whose statistics it computed."""
+    nc, blank, stats = len(meta['channels']), [], {}
     def pieces(off=0):
         for s, shape, table, ids, ranges in group:
-            for idx, p in iter_sample_patches(_sample_part(path, s, meta, shape, table), s, ids, meta, ranges, chunk): yield idx + off, p
+            part, raw = _sample_part(path, s, meta, shape, table), None
+            if ranges is None: stats[s], ranges, raw = _stats_here(part, s, ids, meta)
+            for idx, p in iter_sample_patches(part, s, ids, meta, ranges, chunk, raw): yield idx + off, p
             off += len(ids)
     edges = write_region(arr, start, start + sum(len(g[3]) for g in group), _mark_blank(pieces(), nc, blank), chunk)
-    return edges, _flags(blank)
+    return edges, _flags(blank), stats
 
-def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress)->np.ndarray:
-    "Fill `arr` with tasks on `client`, each a run of samples (`task_groups`): the same rows and chunks as `_write_patches`; the blank rows."
+def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress, units=None, later=frozenset())->tuple:
+    """Fill `arr` with tasks on `client`, each a run of `units` (`_cut_units`, grouped by `task_groups`): the same rows and
+    chunks as `_write_patches`. The tasks compute the statistics of the samples in `later` as they cut them. Returns
+    (blank rows, {sample: statistics} of `later`)."""
     adata, samples, ids = sdata.tables[meta['table_key']], table['sample'].to_numpy(), table['id'].to_numpy()
-    bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
-    n, zs = sum(client.nthreads().values()), table['z'].to_numpy()
-    units = split_large(bounds, np.flatnonzero(zs[1:] != zs[:-1]) + 1, len(table) / (TASKS_PER_THREAD * n))   # a large sample: blocks of z-slices
+    units, n = units or _cut_units(client, table), sum(client.nthreads().values())
     def one(a, b): return (samples[a], tuple(sample_image(sdata, samples[a], meta['image_key']).shape),
-                           _sample_table(adata, ids[a:b], meta), ids[a:b], sample_range(sdata, samples[a], meta))
+                           _sample_table(adata, ids[a:b], meta), ids[a:b], None if samples[a] in later else sample_range(sdata, samples[a], meta))
     runs = task_groups([b - a for a, b in units], n)          # each task's tables are built as it is submitted
     pieces = run_tasks(client, _cut_task, ((path, [one(*u) for u in units[i:j]], int(units[i][0])) for i, j in runs),
-                       'Cutting patches', progress, meta=meta, arr=arr, chunk=chunk)
-    write_edge_chunks(arr, [p for edges, _ in pieces for p in edges], chunk)
-    return np.concatenate([b for _, b in pieces])
-
+                       'Statistics and patches' if later else 'Cutting patches', progress, meta=meta, arr=arr, chunk=chunk)
+    write_edge_chunks(arr, [p for edges, _, _ in pieces for p in edges], chunk)
+    return np.concatenate([b for _, b, _ in pieces]), {s: st for _, _, d in pieces for s, st in d.items()}
 
 # %% ../nbs/02_patches.ipynb #3b6915b1
 @patch

@@ -198,9 +198,9 @@ class PatchDataset:
 
 def write_store(
     root:Path,             # folder holding datasets
-    meta:dict,             # dataset meta (`dataset`, `patch_size`, `n_patches`, channels); `uid`, `files`, `complete` are added
+    meta:dict,             # dataset meta (`dataset`, `patch_size`, `n_patches`, channels); `uid`, `files`, `complete` are added; read again after `fill` (which may complete it)
     table:pd.DataFrame,    # per-patch table (`patches.csv`), one row per patch
-    stats:pd.DataFrame,    # statistics (`stats.csv`)
+    stats,                 # statistics (`stats.csv`): a DataFrame, or a function giving it once `fill` has run
     fill,                  # fill(arr, chunk_len): writes all rows of the zarr array
     chunk_size:int|None=None, # patches per chunk (default ~4 MiB)
 )->str:                    # the `uid` written into `meta.json`
@@ -220,7 +220,7 @@ def write_store(
         arr = zarr.open_array(str(tmp / 'patches.zarr'), mode='w', shape=(n, *ps, nc), chunks=(cl, *ps, nc), dtype='float32')
         fill(arr, cl)
         table.to_csv(tmp / 'patches.csv', index=False)
-        stats.to_csv(tmp / 'stats.csv', index=False)
+        (stats() if callable(stats) else stats).to_csv(tmp / 'stats.csv', index=False)
         full = {**meta, 'uid': uuid.uuid4().hex, 'files': file_records(tmp), 'complete': True}
         (tmp / 'meta.json.part').write_text(json.dumps(full, indent=1))
         os.replace(tmp / 'meta.json.part', tmp / 'meta.json')
@@ -410,7 +410,7 @@ def _write_remote(url, meta:dict, table, stats, fill, cl:int, shape:tuple):
     arr = zarr.open_array(f"{url}/{ds}/{v}/patches.zarr", mode='w', shape=shape, chunks=(cl, *shape[1:]), dtype='float32')
     fill(arr, cl)
     fs.pipe_file(f'{dd}/patches.csv', table.to_csv(index=False).encode())
-    fs.pipe_file(f'{dd}/stats.csv', stats.to_csv(index=False).encode())
+    fs.pipe_file(f'{dd}/stats.csv', (stats() if callable(stats) else stats).to_csv(index=False).encode())
     files = _remote_records(fs, dd)
     fs.pipe_file(f'{d}/meta.json', json.dumps({**meta, 'uid': uid, 'data': v, 'files': files, 'complete': True}, indent=1).encode())
     for p in fs.ls(d, detail=False):           # what the new version replaced, and versions of writers that died long ago

@@ -59,8 +59,29 @@ def test_runs_of_samples_same_as_serial(client, sdata, tmp_path, monkeypatch):
     monkeypatch.setattr(pp, 'split_large', lambda bounds, breaks, share: list(zip(bounds[:-1], bounds[1:])))   # whole samples
     kw = dict(patch_size=(16, 16), chunk_size=37, progress=False)
     ser, dist = generate_dataset(sdata, 'ser', tmp_path, **kw), generate_dataset(sdata, 'runs', tmp_path, client=client, **kw)
-    assert seen == [[(0, 2), (2, 4)]] * 2                               # statistics, then patches: 2 runs of 2 samples
+    assert seen == [[(0, 2), (2, 4)]]                                   # one round: each task computes its samples' statistics as it cuts them
     assert crcs(ser.path) == crcs(dist.path) and ser.stats.equals(dist.stats) and ser.meta['ranges'] == dist.meta['ranges']
+    glob = dict(kw, scale_per_sample=False)                              # one range for all samples: statistics first, then patches
+    ser, dist = generate_dataset(sdata, 'ser', tmp_path, **glob), generate_dataset(sdata, 'runs', tmp_path, client=client, **glob)
+    assert seen[1:] == [[(0, 2), (2, 4)]] * 2
+    assert crcs(ser.path) == crcs(dist.path) and ser.stats.equals(dist.stats) and ser.meta['ranges'] == dist.meta['ranges']
+
+
+def test_split_and_whole_samples_same_as_serial(client, sdata, tmp_path, monkeypatch):
+    "The first sample cut in blocks of z-slices (its statistics computed first), the others whole (statistics as they are cut)."
+    import phenocoder.patches as pp
+    calls = []
+    def split_first(bounds, breaks, share):
+        calls.append(len(bounds) - 1)
+        (a, b), rest = (whole := list(zip(bounds[:-1], bounds[1:])))[0], whole[1:]
+        cuts = [int(a)] + [int(p) for p in breaks if a < p < b]
+        return list(zip(cuts, cuts[1:] + [int(b)])) + rest
+    monkeypatch.setattr(pp, 'split_large', split_first)
+    kw = dict(patch_size=(16, 16), chunk_size=11, progress=False)
+    ser, dist = generate_dataset(sdata, 'ser', tmp_path, **kw), generate_dataset(sdata, 'mix', tmp_path, client=client, **kw)
+    assert calls == [4, 1]                                               # the cut's units of 4 samples, then the statistics of the split one only
+    assert crcs(ser.path) == crcs(dist.path) and ser.stats.equals(dist.stats) and ser.meta['ranges'] == dist.meta['ranges']
+    assert list(dist.meta['ranges']) == ser.meta['samples']
 
 
 def test_blocks_of_z_slices_same_as_serial(client, sdata, tmp_path, monkeypatch):
@@ -73,7 +94,7 @@ def test_blocks_of_z_slices_same_as_serial(client, sdata, tmp_path, monkeypatch)
     kw = dict(patch_size=(16, 16), chunk_size=7, n_samples=1, mask='channel', progress=False, seed=1)
     ser, dist = generate_dataset(sdata, 'ser', tmp_path, **kw), generate_dataset(sdata, 'zb', tmp_path, client=client, **kw)
     (sample,) = ser.meta['samples']; nz = sdata.images[f'IF_{sample}'].shape[1]
-    stats_units, cut_units = seen
+    cut_units, stats_units = seen                                            # the units of the cut are chosen first
     assert nz == 5 and stats_units == [(z, z + 1) for z in range(nz)]         # 2 threads x 4 tasks: a share of 5/8 slice, so one slice each
     z = dist.table['z'].to_numpy()
     assert len(cut_units) > 1 and all(z[a] != z[a - 1] for a, _ in cut_units[1:])     # blocks start where the z-slice changes
