@@ -77,11 +77,13 @@ def test_split_and_whole_samples_same_as_serial(client, sdata, tmp_path, monkeyp
         cuts = [int(a)] + [int(p) for p in breaks if a < p < b]
         return list(zip(cuts, cuts[1:] + [int(b)])) + rest
     monkeypatch.setattr(pp, 'split_large', split_first)
-    kw = dict(patch_size=(16, 16), chunk_size=11, progress=False)
-    ser, dist = generate_dataset(sdata, 'ser', tmp_path, **kw), generate_dataset(sdata, 'mix', tmp_path, client=client, **kw)
-    assert calls == [4, 1]                                               # the cut's units of 4 samples, then the statistics of the split one only
-    assert crcs(ser.path) == crcs(dist.path) and ser.stats.equals(dist.stats) and ser.meta['ranges'] == dist.meta['ranges']
-    assert list(dist.meta['ranges']) == ser.meta['samples']
+    for extra in ({}, dict(mask='channel', mask_dilation=1), dict(align='axis+size')):   # raw windows kept; with masks; turned (read again)
+        kw = dict(patch_size=(16, 16), chunk_size=11, progress=False, **extra)
+        calls.clear()
+        ser, dist = generate_dataset(sdata, 'ser', tmp_path, **kw), generate_dataset(sdata, 'mix', tmp_path, client=client, **kw)
+        assert calls == [4, 1]                                           # the cut's units of 4 samples, then the statistics of the split one only
+        assert crcs(ser.path) == crcs(dist.path) and ser.stats.equals(dist.stats) and ser.meta['ranges'] == dist.meta['ranges']
+        assert list(dist.meta['ranges']) == ser.meta['samples']
 
 
 def test_blocks_of_z_slices_same_as_serial(client, sdata, tmp_path, monkeypatch):
