@@ -12,7 +12,9 @@ full-table filter, cuts, scales and writes one .npy per object, dropping border 
 Part `read`: the real data's patches read once (the statistics pass keeps each slice's raw windows for the cut, the
 default) against read twice (`phenocoder.patches.RAW_BUDGET = 0`: the statistics pass, then the cut reads the image
 again, as before 2026-11-29), alternating, for images in memory, in a SpatialData zarr store (written once to the cache
-folder, read back with `spatialdata.read_zarr`) and lazily from read_zstacks' PNG files; the stores must be identical.
+folder, read back with `spatialdata.read_zarr`) and lazily from read_zstacks' PNG files, and patches turned to their
+objects' axes (`align`; once: the statistics pass keeps the slices that hold objects, one sample at a time); the stores
+must be identical.
 Part `synthetic`: one 4 x 8 x 2048 x 2048 uint8 z-stack with 10^4, 3x10^4, 10^5 random objects, 32 x 32 patches:
 patches per second of `generate_dataset` (statistics + cutting + scaling + zarr writing) and of `extract_patches` alone.
 
@@ -242,13 +244,13 @@ def part_read(repeats):
         print(f"real data not found at {DATA}: skipping the read part"); return
     prepare_real(); zarr_sdata()
     print(f"\n== the image read once or twice by generate_dataset, real 3D data, patches {PATCH}, {repeats} runs each, alternating ==")
-    for images in ('memory', 'zarr', 'png'):
+    for images, align in (('memory', None), ('zarr', None), ('png', None), ('memory', 'axis'), ('zarr', 'axis'), ('zarr', 'axis+size')):
         res = {t: [] for t in (True, False)}
         for _ in range(repeats):
-            for twice in (True, False): res[twice].append(run(dict(kind='read', images=images, twice=twice, keep=True)))
+            for twice in (True, False): res[twice].append(run(dict(kind='read', images=images, twice=twice, keep=True, **({'align': align} if align else {}))))
         if len({r['digest'] for rs in res.values() for r in rs}) != 1: raise RuntimeError(f"{images}: the stores differ")
         (a, b) = (res[True], res[False])
-        print(f"{images:<7} read twice {med(a, 'time_s'):.2f} s wall ({med(a, 'cpu_s'):.2f} CPU s, peak +{med(a, 'extra_mb'):.0f} MB); "
+        print(f"{images + (' ' + align if align else ''):<15} read twice {med(a, 'time_s'):.2f} s wall ({med(a, 'cpu_s'):.2f} CPU s, peak +{med(a, 'extra_mb'):.0f} MB); "
               f"read once {med(b, 'time_s'):.2f} s ({med(b, 'cpu_s'):.2f} CPU s, peak +{med(b, 'extra_mb'):.0f} MB); "
               f"{med(a, 'time_s') / med(b, 'time_s'):.2f}x wall, {med(a, 'cpu_s') / med(b, 'cpu_s'):.2f}x CPU; stores identical")
 

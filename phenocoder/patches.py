@@ -187,7 +187,7 @@ def iter_patches(
     dilation:int=0,          # grow masks by this many pixels
     mask_info:dict|None=None,# if given, `object_masks` adds its counts to it
     align:str|None=None,     # None (as cut), 'axis': each patch turned so its object's major axis lies along x, centred on its mask; 'axis+size': also scaled (`size_factors`)
-    raw:dict|None=None,      # {z: `_gather`ed raw windows of that slice's centres, in `_z_groups` order}, read earlier: the image is not read again
+    raw:dict|None=None,      # read earlier, so the image is not read again: {z: `_gather`ed raw windows of that slice's centres, in `_z_groups` order}; with `align`, {z: the (c, y, x) slice}
 ):                           # yields (idx, patches): positions in `centres` and their (k, h, w, c[+1]) patches
     "Cut patches slice by slice (each z-slice read once, in increasing z), yielding them in pieces."
     image = _unwrap(image)
@@ -201,10 +201,9 @@ def iter_patches(
             raise ValueError(f"{f'mask={mask!r}' if mask else f'align={align!r}'} needs `labels` of shape {image.shape[1:]} and {n} `ids`; got "
                              f"{None if labels is None else labels.shape} and {len(ids)} ids.")
     groups, zs = _z_groups(centres, image.ndim)
-    if raw is not None and align: raise ValueError("`raw` windows serve patches cut as they lie (`align=None`).")
     def _slices(a): return ([(0, _read(a))] if n else []) if a.ndim == 3 else _iter_slices(a, zs)
     lslices = _slices(labels[None]) if mask or align else itertools.repeat(None)
-    images = _slices(image) if raw is None else ((z, None) for z in zs)   # `raw`: read with the statistics, not again
+    images = _slices(image) if raw is None else ((z, raw[z] if align else None) for z in zs)   # `raw`: read with the statistics, not again
     for idx, (z, sl), lab in zip(groups, images, lslices):
         for a in range(0, len(idx), batch_size or len(idx)):
             i = idx[a: a + (batch_size or len(idx))]
@@ -609,11 +608,11 @@ def generate_dataset(
             if imgs[s].ndim != first.ndim:
                 raise ValueError(f"Image of sample {s!r} has dims {tuple(imgs[s].dims)}, sample {samples[0]!r} has {tuple(first.dims)}: "
                                  "the images of a dataset must be all 2D or all 3D.")
-        raw, hooks = _raw_keepers(samples, cents, imgs, ps) if client is None and not align else ({}, {})
         table = _patch_table(adata, rows, cents, samples, dataset, metadata_keys)
         units = _cut_units(client, table) if client is not None else None
-        later = _whole_samples(table, units) if client is not None and (scale_per_sample or not scale) else set()   # statistics computed as they are cut: each image read once
+        later = (set(table['sample']) if client is None else _whole_samples(table, units)) if scale_per_sample or not scale else set()   # statistics computed as they are cut: each image read once
         first = [s for s in samples if s not in later]
+        raw, hooks = _raw_keepers(samples, cents, imgs, ps) if client is None and not align and not later else ({}, {})   # one range for all: windows kept across samples
         stats = _intensity_stats(sdata, first, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key), hooks) if first else None
         meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
                     spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),
@@ -676,12 +675,12 @@ def _check_table(sdata, table_key, sample_key, key, metadata_keys):
 def _write_dataset(root:Path, meta:dict, table, stats, sdata, chunk_size, progress, client=None, path=None, raw=None,
                    units=None, later=frozenset())->tuple:
     """Write the patches through `iter_sample_patches` into a new store (`phenocoder.store.write_store`), here or on `client`
-    (in `units`, `_cut_units`); (uid, blank rows, statistics). The tasks that cut the samples in `later` compute their
+    (in `units`, `_cut_units`); (uid, blank rows, statistics). Whatever cuts the samples in `later` computes their
     statistics too: they join `stats` (the others'), in sample order, and complete `meta`'s ranges before it is written."""
     blank, out = [], [stats]
     def fill(arr, cl):
-        if client is None: blank.append(_write_patches(arr, sdata, table, meta, cl, progress, raw)); return
-        b, more = _write_patches_on(client, path, arr, sdata, table, meta, cl, progress, units, later)
+        b, more = (_write_patches(arr, sdata, table, meta, cl, progress, raw, later) if client is None else
+                   _write_patches_on(client, path, arr, sdata, table, meta, cl, progress, units, later))
         blank.append(b)
         if later:
             parts = {**({} if stats is None else dict(tuple(stats.groupby('sample', sort=False)))), **more}
@@ -699,28 +698,31 @@ def _patch_table(adata, rows, cents, samples, dataset, metadata_keys)->pd.DataFr
     for k in metadata_keys: t[k] = adata.obs[k].to_numpy()[r]
     return t
 
-def _write_patches(arr, sdata, table, meta, chunk, progress, raw=None)->np.ndarray:
-    """Fill `arr` in table order through `iter_sample_patches` (rows are grouped by sample and sorted by z); the blank rows
-    (`blank_patches`). `raw`: {sample: windows read by the statistics pass}, each dropped once its sample is cut."""
-    raw = raw if raw is not None else {}
-    ranges = {s: sample_range(sdata, s, meta) for s in meta['samples']}
+def _write_patches(arr, sdata, table, meta, chunk, progress, raw=None, later=frozenset())->tuple:
+    """Fill `arr` in table order through `iter_sample_patches` (rows are grouped by sample and sorted by z); (the blank rows
+    (`blank_patches`), {sample: statistics} of the samples in `later`, computed here just before each is cut (`_stats_here`)).
+    `raw`: {sample: windows read by the statistics pass}, each dropped once its sample is cut."""
+    raw, stats = (raw if raw is not None else {}), {}
+    ranges = {s: sample_range(sdata, s, meta) for s in meta['samples'] if s not in later}
     samples, ids = table['sample'].to_numpy(), table['id'].to_numpy()
     bounds = np.r_[0, np.flatnonzero(samples[1:] != samples[:-1]) + 1, len(table)]
     w, nc, blank = ChunkWriter(arr, chunk), len(meta['channels']), []
     try:
-        with tqdm(total=len(table), desc='Cutting patches', unit='patch', disable=not progress) as bar:
+        with tqdm(total=len(table), desc='Statistics and patches' if later else 'Cutting patches', unit='patch', disable=not progress) as bar:
             for a, b in zip(bounds[:-1], bounds[1:]):
-                bar.set_postfix(sample=samples[a])
+                s = samples[a]; bar.set_postfix(sample=s)
+                r, kept = ranges.get(s), raw.pop(s, None)
+                if s in later: stats[s], r, kept = _stats_here(sdata, s, ids[a:b], meta)
                 done = 0
-                for idx, p in _mark_blank(iter_sample_patches(sdata, samples[a], ids[a:b], meta, ranges[samples[a]], chunk, raw.pop(samples[a], None)), nc, blank):
+                for idx, p in _mark_blank(iter_sample_patches(sdata, s, ids[a:b], meta, r, chunk, kept), nc, blank):
                     if idx[0] != done or idx[-1] != done + len(idx) - 1: raise RuntimeError("patch rows out of order")
                     w.add(p); done += len(idx); bar.update(len(idx))
     except BaseException:
         w.close(ok=False); raise
     w.close()
-    return _flags(blank)
+    return _flags(blank), stats
 
-RAW_BUDGET = 2**29   # bytes of raw patch windows that the statistics pass keeps for cutting (512 MiB), so the image is read once
+RAW_BUDGET = 2**29   # bytes of raw patch windows (or, for turned patches, of one sample's image) that the statistics pass keeps for cutting (512 MiB), so the image is read once
 
 def _raw_keepers(samples, cents, imgs, size, budget:int|None=None)->tuple:
     """({sample: {z: raw windows}} to fill, {sample: `image_stats` hook that fills it}): the statistics pass gathers the
@@ -797,14 +799,22 @@ def _whole_samples(table, units)->set:
     return {s[a] for a, b in units if b - a == n[s[a]]}
 
 def _stats_here(part, sample, ids, meta)->tuple:
-    """A sample's statistics and scaling range, computed by the task that cuts it; as cut (`align=None`), the raw windows of
-    its objects are gathered from the slices the statistics read (`_raw_keepers`), so the image is read once: (stats, range, raw)."""
+    """A sample's statistics and scaling range, computed just before its objects `ids` are cut, keeping what the cut needs
+    from the slices the statistics read, so the image is read once: (stats, range, `raw` for `iter_patches`). As cut, the
+    raw windows of its objects (`_raw_keepers`); turned (`align`), the slices that hold objects, if the image is at most
+    `RAW_BUDGET` bytes (else None: the cut reads it again)."""
     img, adata = sample_image(part, sample, meta['image_key']), part.tables[meta['table_key']]
     rows = adata.obs_names.get_indexer(pd.Index(np.asarray(ids, dtype=object).astype(str)))
     c = object_centres(np.asarray(adata.obsm[meta['spatial_key_index']])[rows], img)
-    raw, hooks = ({}, {}) if meta.get('align') else _raw_keepers([sample], [c], {sample: img}, meta['patch_size'])
-    st = _sample_stats(img, sample, meta['scale_percentile'], meta['channels'], on_slice=hooks.get(sample))
-    return st, scale_ranges(st, meta['channels'])[str(sample)], raw.get(sample)
+    if meta.get('align'):
+        zs, kept, fits = set(_z_groups(c, img.ndim)[1]), {}, img.size * img.dtype.itemsize <= RAW_BUDGET
+        hook = (lambda z, sl: kept.__setitem__(z, sl) if z in zs else None) if fits else None
+        raw = kept if fits else None
+    else:
+        keep, hooks = _raw_keepers([sample], [c], {sample: img}, meta['patch_size'])
+        raw, hook = keep.get(sample), hooks.get(sample)
+    st = _sample_stats(img, sample, meta['scale_percentile'], meta['channels'], on_slice=hook)
+    return st, scale_ranges(st, meta['channels'])[str(sample)], raw
 
 def _cut_task(path, group, start, meta, arr, chunk):
     """Worker task: cut a run of samples `[(sample, shape, table, ids, ranges)]` (`ranges` None: a whole sample whose
