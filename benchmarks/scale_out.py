@@ -34,10 +34,24 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get('PHENOCODER_REAL_DATA', ROOT.parent / 'shared' / 'data' / '3d'))
 
 
+def _write_set(path:Path, images:dict, labels:dict, tables:list)->Path:
+    "Write images, labels and the concatenated table rows as one SpatialData zarr store at `path` (into a temporary folder, then renamed)."
+    import anndata as ad, spatialdata
+    from spatialdata.models import TableModel
+    table = ad.concat(tables, merge='same'); table.uns = {}
+    table.obs['region'] = table.obs['region'].astype('category')
+    table = TableModel.parse(table, region=sorted(labels), region_key='region', instance_key='label')
+    tmp = path.parent / f'.{path.name}.tmp-{os.getpid()}'
+    shutil.rmtree(tmp, ignore_errors=True)
+    spatialdata.SpatialData(images=images, labels=labels, tables={'nuclei_features': table}).write(tmp)
+    os.rename(tmp, path)
+    return path
+
+
 def tiled_set(work:Path, n_copies:int=4, tile:int=2)->Path:
     "Write the bundled wells repeated `n_copies` times (names `<well>_r<k>`), each image tiled `tile` x `tile`, to zarr."
-    import anndata as ad, pandas as pd, spatialdata
-    from spatialdata.models import Image3DModel, Labels3DModel, TableModel
+    import pandas as pd
+    from spatialdata.models import Image3DModel, Labels3DModel
     from phenocoder.data import example_3d
     path = work / f'scale_{n_copies}x_tile{tile}.zarr'
     if path.exists(): return path
@@ -64,22 +78,15 @@ def tiled_set(work:Path, n_copies:int=4, tile:int=2)->Path:
                     phys = np.array(r.obsm['spatial'], dtype=float, copy=True); phys[:, 0] += i * span; phys[:, 1] += j * span
                     r.obsm['spatial_index'], r.obsm['spatial'] = idx, phys
                     tables.append(r)
-    table = ad.concat(tables, merge='same'); table.uns = {}
-    table.obs['region'] = table.obs['region'].astype('category')
-    table = TableModel.parse(table, region=sorted(labels), region_key='region', instance_key='label')
-    tmp = work / f'.{path.name}.tmp-{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
-    spatialdata.SpatialData(images=images, labels=labels, tables={'nuclei_features': table}).write(tmp)
-    os.rename(tmp, path)
-    return path
+    return _write_set(path, images, labels, tables)
 
 
 def real_quadrants(work:Path)->Path:
     """The real 3D data's three wells, each cut into its four quadrants (12 samples of 52 slices of about 477 x 477, all
     11,947 nuclei, each object with its quadrant), written once to zarr: samples with real images, each the size of a
     small well, and many more image bytes per object than the bundled wells (52 slices against 5)."""
-    import anndata as ad, pandas as pd, spatialdata
-    from spatialdata.models import Image3DModel, Labels3DModel, TableModel
+    import pandas as pd
+    from spatialdata.models import Image3DModel, Labels3DModel
     from phenocoder.data import read_zstacks
     path = work / 'real_quadrants.zarr'
     if path.exists(): return path
@@ -101,14 +108,7 @@ def real_quadrants(work:Path)->Path:
                 idx = np.array(r.obsm['spatial_index'], dtype=float, copy=True); idx[:, 0] -= y0; idx[:, 1] -= x0
                 r.obsm['spatial_index'] = idx
                 tables.append(r)
-    table = ad.concat(tables, merge='same'); table.uns = {}
-    table.obs['region'] = table.obs['region'].astype('category')
-    table = TableModel.parse(table, region=sorted(labels), region_key='region', instance_key='label')
-    tmp = work / f'.{path.name}.tmp-{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
-    spatialdata.SpatialData(images=images, labels=labels, tables={'nuclei_features': table}).write(tmp)
-    os.rename(tmp, path)
-    return path
+    return _write_set(path, images, labels, tables)
 
 
 def cpu_seconds(client)->float:
