@@ -612,7 +612,7 @@ def generate_dataset(
         units = _cut_units(client, table) if client is not None else None
         later = (set(table['sample']) if client is None else _whole_samples(table, units)) if scale_per_sample or not scale else set()   # statistics computed as they are cut: each image read once
         first = [s for s in samples if s not in later]
-        raw, hooks = _raw_keepers(samples, cents, imgs, ps) if client is None and not align and not later else ({}, {})   # one range for all: windows kept across samples
+        raw, hooks = _raw_keepers(samples, cents, imgs, ps, align) if client is None and not later else ({}, {})   # one range for all: kept across samples
         stats = _intensity_stats(sdata, first, imgs, scale_percentile, channels, progress, client, path, dict(image_key=image_key), hooks) if first else None
         meta = dict(format=FORMAT, dataset=dataset, patch_size=list(ps), channels=channels, n_patches=int(sum(map(len, rows))),
                     spatial_key_index=key, scale=bool(scale), scale_percentile=float(scale_percentile),
@@ -722,22 +722,23 @@ def _write_patches(arr, sdata, table, meta, chunk, progress, raw=None, later=fro
     w.close()
     return _flags(blank), stats
 
-RAW_BUDGET = 2**29   # bytes of raw patch windows (or, for turned patches, of one sample's image) that the statistics pass keeps for cutting (512 MiB), so the image is read once
+RAW_BUDGET = 2**29   # bytes of raw patch windows (or, for turned patches, of the images) that the statistics pass keeps for cutting (512 MiB), so the image is read once
 
-def _raw_keepers(samples, cents, imgs, size, budget:int|None=None)->tuple:
-    """({sample: {z: raw windows}} to fill, {sample: `image_stats` hook that fills it}): the statistics pass gathers the
-    windows of the objects in each slice it reads (`_gather`), for the samples whose windows fit in `budget` together."""
+def _raw_keepers(samples, cents, imgs, size, align=None, budget:int|None=None)->tuple:
+    """({sample: {z: what the cut needs}} to fill, {sample: `image_stats` hook that fills it}), for `iter_patches(raw=...)`:
+    as the statistics pass reads a slice, it keeps the raw windows of the objects in it (`_gather`), or, for turned patches
+    (`align`), the slice itself if it holds objects; for the samples whose windows (or images) fit in `budget` together."""
     raw, hooks, left = {}, {}, RAW_BUDGET if budget is None else budget
     for s, c in zip(samples, cents):
         img = imgs[s]
-        need = len(c) * img.shape[0] * size[0] * size[1] * np.dtype(img.dtype).itemsize
+        need = (img.size if align else len(c) * img.shape[0] * size[0] * size[1]) * np.dtype(img.dtype).itemsize
         if not len(c) or need > left: continue
         left -= need
         c = _check_centres(img, c, None, None)
         groups, zs = _z_groups(c, img.ndim)
         at, keep = dict(zip(zs, groups)), raw.setdefault(s, {})
         def hook(z, sl, at=at, keep=keep, c=c):
-            if z in at: keep[z] = _gather(sl, c[at[z], :2], size)
+            if z in at: keep[z] = sl if align else _gather(sl, c[at[z], :2], size)
         hooks[s] = hook
     return raw, hooks
 
@@ -801,20 +802,14 @@ def _whole_samples(table, units)->set:
 def _stats_here(part, sample, ids, meta)->tuple:
     """A sample's statistics and scaling range, computed just before its objects `ids` are cut, keeping what the cut needs
     from the slices the statistics read, so the image is read once: (stats, range, `raw` for `iter_patches`). As cut, the
-    raw windows of its objects (`_raw_keepers`); turned (`align`), the slices that hold objects, if the image is at most
-    `RAW_BUDGET` bytes (else None: the cut reads it again)."""
+    raw windows of its objects, or for turned patches the slices that hold them (`_raw_keepers`; None over `RAW_BUDGET`:
+    the cut reads the image again)."""
     img, adata = sample_image(part, sample, meta['image_key']), part.tables[meta['table_key']]
     rows = adata.obs_names.get_indexer(pd.Index(np.asarray(ids, dtype=object).astype(str)))
     c = object_centres(np.asarray(adata.obsm[meta['spatial_key_index']])[rows], img)
-    if meta.get('align'):
-        zs, kept, fits = set(_z_groups(c, img.ndim)[1]), {}, img.size * img.dtype.itemsize <= RAW_BUDGET
-        hook = (lambda z, sl: kept.__setitem__(z, sl) if z in zs else None) if fits else None
-        raw = kept if fits else None
-    else:
-        keep, hooks = _raw_keepers([sample], [c], {sample: img}, meta['patch_size'])
-        raw, hook = keep.get(sample), hooks.get(sample)
-    st = _sample_stats(img, sample, meta['scale_percentile'], meta['channels'], on_slice=hook)
-    return st, scale_ranges(st, meta['channels'])[str(sample)], raw
+    raw, hooks = _raw_keepers([sample], [c], {sample: img}, meta['patch_size'], meta.get('align'))
+    st = _sample_stats(img, sample, meta['scale_percentile'], meta['channels'], on_slice=hooks.get(sample))
+    return st, scale_ranges(st, meta['channels'])[str(sample)], raw.get(sample)
 
 def _cut_task(path, group, start, meta, arr, chunk):
     """Worker task: cut a run of samples `[(sample, shape, table, ids, ranges)]` (`ranges` None: a whole sample whose
@@ -830,12 +825,12 @@ def _cut_task(path, group, start, meta, arr, chunk):
     edges = write_region(arr, start, start + sum(len(g[3]) for g in group), _mark_blank(pieces(), nc, blank), chunk)
     return edges, _flags(blank), stats
 
-def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress, units=None, later=frozenset())->tuple:
+def _write_patches_on(client, path, arr, sdata, table, meta, chunk, progress, units, later=frozenset())->tuple:
     """Fill `arr` with tasks on `client`, each a run of `units` (`_cut_units`, grouped by `task_groups`): the same rows and
     chunks as `_write_patches`. The tasks compute the statistics of the samples in `later` as they cut them. Returns
     (blank rows, {sample: statistics} of `later`)."""
     adata, samples, ids = sdata.tables[meta['table_key']], table['sample'].to_numpy(), table['id'].to_numpy()
-    units, n = units or _cut_units(client, table), sum(client.nthreads().values())
+    n = sum(client.nthreads().values())
     def one(a, b): return (samples[a], tuple(sample_image(sdata, samples[a], meta['image_key']).shape),
                            _sample_table(adata, ids[a:b], meta), ids[a:b], None if samples[a] in later else sample_range(sdata, samples[a], meta))
     runs = task_groups([b - a for a, b in units], n)          # each task's tables are built as it is submitted
