@@ -239,7 +239,7 @@ def part_mask(repeats):
 
 
 def part_read(repeats):
-    "Patches read once (the default) against read twice (RAW_BUDGET = 0), alternating, for three forms of the real images."
+    "Patches read once (the default) against read twice (RAW_BUDGET = 0), alternating: three forms of the real images, as cut and turned."
     if not DATA.exists():
         print(f"real data not found at {DATA}: skipping the read part"); return
     prepare_real(); zarr_sdata()
