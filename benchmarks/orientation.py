@@ -1,4 +1,4 @@
-"""Ways tried to keep an object's orientation out of the latents, none kept (training chapter, "A third generator"; "Turning patches to their objects' axes").
+"""Ways tried to keep an object's orientation out of the latents, none kept (training chapter, "A third generator"; "Turning patches to their objects' axes"; "Latents asked to ignore the pose").
 
     python benchmarks/orientation.py any-angle --generators cells [--seeds 0,1,2,3,4] [--out f.json]
         the quality benchmark (`quality.py`, same options) with the training feed also turning every patch by a random
@@ -29,7 +29,17 @@
         lossless) that brings their object's axis (from the mask's moments) to 0-45 degrees from x; trained with half
         turns and mirror images as `align='axis'` is. Texture stays sharp; the angle left is at most 45 degrees.
 
-Experiment code: `any-angle` replaces `phenocoder.training._augment`, `cubic` replaces `phenocoder.patches.rotate_windows`,
+    python benchmarks/orientation.py invariance --generators cells,tissue,bundled [--weight 3] [--centre middle|pixel]
+        [--shift 1] [--same-pass] [--out f.json]
+        the quality benchmark with an invariance term in the loss: every training patch is also encoded as a second view,
+        turned by a random angle (any angle) about the patch's middle (`--centre pixel`: about the object's centre pixel,
+        h // 2) and shifted by up to `--shift` px along each axis (bilinear, mirrored at the border); `--weight` times the
+        squared difference of the two views' latent means, each dimension over its batch variance (outside the
+        gradient), is added to the loss. The first view's latent means come from a second encoder pass on the patch
+        (the same numbers; `--same-pass`: those of the model's own forward pass, the same maths in another order).
+        The decoder still redraws the patch as it lies. Training chapter, "Latents asked to ignore the pose".
+
+Experiment code: `invariance` wraps `phenocoder.cvae.CVAE.__init__`, `call` and `compute_loss`; `any-angle` replaces `phenocoder.training._augment`, `cubic` replaces `phenocoder.patches.rotate_windows`,
 `round-kept` wraps `phenocoder.patches.object_frames`, `partial-size` `phenocoder.patches.size_factors`, `quarter` `phenocoder.patches._aligned_cut`, for the run;
 nothing in the package changes.
 """
@@ -133,6 +143,56 @@ def quarter():
     quality.main()
 
 
+def invariance(weight:float, centre:str, shift:float, same_pass:bool):
+    "Add the invariance term (see the module docstring) to the model's loss, then run quality.main."
+    import keras
+    from keras import ops
+    import phenocoder.cvae as cv
+    def view(x, gen):
+        n, h, w = ops.shape(x)[0], int(x.shape[1]), int(x.shape[2])
+        th = keras.random.uniform((n,), -math.pi, math.pi, seed=gen)
+        d = keras.random.uniform((n, 2), -shift, shift, seed=gen)
+        c, s = ops.cos(th), ops.sin(th)
+        cx, cy = ((w - 1) / 2, (h - 1) / 2) if centre == 'middle' else (float(w // 2), float(h // 2))
+        zero = ops.zeros_like(c)    # output (x, y) reads input (c x - s y + tx, s x + c y + ty)
+        t = ops.stack([c, -s, cx - c * cx + s * cy + d[:, 0], s, c, cy - s * cx - c * cy + d[:, 1], zero, zero], axis=1)
+        return ops.image.affine_transform(x, t, interpolation='bilinear', fill_mode='reflect', data_format='channels_last')
+    init, call, loss = cv.CVAE.__init__, cv.CVAE.call, cv.CVAE.compute_loss
+    def __init__(self, *a, **k):
+        init(self, *a, **k)
+        self._view_seed = keras.random.SeedGenerator(0 if self.seed is None else self.seed + 23)
+        self._invariance_tracker = keras.metrics.Mean(name='invariance_loss')
+    def patched_call(self, inputs, training=False):
+        if not training: return call(self, inputs, training)
+        x, c = self._split(inputs)
+        if same_pass:               # the latent means of the model's own pass (its first loss after KL and MMD is added here)
+            enc, kept = self._enc, {}
+            def spy(x_, c_, training_=False):
+                out = enc(x_, c_, training_); kept.setdefault('m', out[0]); return out
+            self._enc = spy
+            try: out = call(self, inputs, training)
+            finally: del self._enc
+            m1 = kept['m']
+        else:
+            out = call(self, inputs, training)
+            m1 = self._enc(x, c, training)[0]
+        m2 = self._enc(view(x, self._view_seed), c, training)[0]
+        self.add_loss(ops.mean(ops.square(m1 - m2) / ops.stop_gradient(ops.var(m1, axis=0) + 1e-6)))
+        return out
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        total = loss(self, x, y, y_pred, sample_weight, training)
+        ls = self.losses
+        if len(ls) > 1 + int(self._uses_mmd):                   # KL, MMD (if any), then the invariance term
+            term = ops.cast(ls[-1], 'float32'); self._invariance_tracker.update_state(term)
+            total = total + weight * term
+        return total
+    cv.CVAE.__init__, cv.CVAE.call, cv.CVAE.compute_loss = __init__, patched_call, compute_loss
+    print(f"invariance term: weight {weight}, turned about the {'patch middle' if centre == 'middle' else 'centre pixel'}, shifted up to {shift} px"
+          f"{', first view from the same pass' if same_pass else ''}", flush=True)
+    import quality
+    quality.main()
+
+
 def averaging(generators:list, seeds:list):
     "Latent means as they are against averaged over the patch's symmetries, each harmonized; one line per way."
     import anndata as ad, pandas as pd
@@ -179,6 +239,13 @@ if __name__ == '__main__':
         partial_size(power)
     elif len(sys.argv) > 1 and sys.argv[1] == 'quarter':
         sys.argv.pop(1); quarter()
+    elif len(sys.argv) > 1 and sys.argv[1] == 'invariance':
+        sys.argv.pop(1)
+        ap = argparse.ArgumentParser(add_help=False)
+        ap.add_argument('--weight', type=float, default=3.); ap.add_argument('--centre', choices=('middle', 'pixel'), default='middle')
+        ap.add_argument('--shift', type=float, default=1.); ap.add_argument('--same-pass', action='store_true')
+        a, rest = ap.parse_known_args(sys.argv[1:]); sys.argv[1:] = rest
+        invariance(a.weight, a.centre, a.shift, a.same_pass)
     elif len(sys.argv) > 1 and sys.argv[1] == 'averaging':
         ap = argparse.ArgumentParser(description='latent means averaged over the patch symmetries')
         ap.add_argument('--generators', default='cells'); ap.add_argument('--seeds', default='0,1,2')
