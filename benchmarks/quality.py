@@ -109,6 +109,7 @@ def train_workflow(generator:str, seed:int, a, work:Path)->tuple:
     extra = {} if a.conditioning is None else dict(conditioning=a.conditioning)
     if a.mmd_weight is not None: extra['mmd_weight'] = a.mmd_weight
     if a.beta is not None: extra['beta'] = a.beta
+    if a.batch_size is not None: extra['batch_size'] = a.batch_size
     if a.conv_layers: extra['conv_layers'] = tuple(int(f) for f in a.conv_layers.split(','))
     if a.center_sigma is not None: extra['center_sigma'] = None if a.center_sigma == 'none' else (a.center_sigma if a.center_sigma == 'auto' else float(a.center_sigma))
     conditions = a.conditions if np.shape(table.obsm['spatial_index'])[1] == 3 else [c for c in a.conditions if c != 'z']   # 2D: no z
@@ -189,6 +190,7 @@ def parse_args(argv=None):
     ap.add_argument('--n-dense-dim', type=int, default=256, help="size of the dense layer (the tutorial's 256)")
     ap.add_argument('--n-latent-dim', type=int, default=16, help="size of the latent space (the tutorial's 16)")
     ap.add_argument('--conv-layers', default=None, help="filters of the strided convolutions, e.g. 16,32,64,128,256 (default: the package's)")
+    ap.add_argument('--batch-size', type=int, default=None, help="training batch size (default: the package's, 64)")
     ap.add_argument('--beta', type=float, default=None, help="weight of the KL term (default: the package's)")
     ap.add_argument('--center-sigma', default=None, help="centre weighting of the reconstruction loss: a number, 'auto' or 'none' (default: the package's)")
     ap.add_argument('--align', default=None, help="generate_dataset(align=...): 'axis' (turned to the objects' axes), 'axis+size' (turned and scaled to one size) or 'none' (as they lie) (default: the package's, as they lie)")
@@ -220,7 +222,7 @@ def main():
     print('\ntargets met (worst seed):\n' + pd.DataFrame(ok).to_string())
     if a.out:
         out = Path(a.out); tmp = out.with_name(out.name + '.tmp')
-        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, harmonize=a.harmonize, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, n_latent_dim=a.n_latent_dim, conv_layers=a.conv_layers, beta=a.beta, center_sigma=a.center_sigma, align=a.align),
+        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, harmonize=a.harmonize, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, n_latent_dim=a.n_latent_dim, conv_layers=a.conv_layers, beta=a.beta, batch_size=a.batch_size, center_sigma=a.center_sigma, align=a.align),
                                        rows=rows.to_dict('records'),
                                        summary={f'{k[0]}_{k[1]}': v for k, v in summary.to_dict('index').items()},
                                        targets=ok), indent=1, default=float))
