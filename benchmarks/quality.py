@@ -222,7 +222,7 @@ def main():
     print('\ntargets met (worst seed):\n' + pd.DataFrame(ok).to_string())
     if a.out:
         out = Path(a.out); tmp = out.with_name(out.name + '.tmp')
-        tmp.write_text(json.dumps(dict(args=dict(seeds=a.seeds, generators=a.generators, epochs=a.epochs, conditions=a.conditions, harmonize=a.harmonize, conditioning=a.conditioning, mmd_weight=a.mmd_weight, n_dense_dim=a.n_dense_dim, n_latent_dim=a.n_latent_dim, conv_layers=a.conv_layers, beta=a.beta, batch_size=a.batch_size, center_sigma=a.center_sigma, align=a.align),
+        tmp.write_text(json.dumps(dict(args={k: v for k, v in vars(a).items() if k not in ('out', 'quick')},
                                        rows=rows.to_dict('records'),
                                        summary={f'{k[0]}_{k[1]}': v for k, v in summary.to_dict('index').items()},
                                        targets=ok), indent=1, default=float))
